@@ -1,0 +1,52 @@
+# Two commands do all setup on a fresh Debian 12 machine:
+#   make run    venv, install, migrate, a demo community, the development server
+#   make test   venv, install (with Debian's chromium for browser tests), lint, all tests
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint install install-dev browser-deps bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	DEBUG=true HOLDFAST_SERVE_MEDIA=true $(BIN)/python manage.py migrate --noinput -v0
+	DEBUG=true $(BIN)/python manage.py setup_demo
+	@echo "Holdfast is at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
+	DEBUG=true HOLDFAST_SERVE_MEDIA=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Debian's chromium drives the browser tests (Playwright cannot download its own here).
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+test: install-dev browser-deps lint
+	$(BIN)/pytest
+
+bench: install-dev
+	$(BIN)/python bench/timeline.py
+
+clean:
+	rm -rf $(VENV) var db.sqlite3 .pytest_cache

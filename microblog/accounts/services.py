@@ -1,0 +1,218 @@
+"""Account and social-graph rules, shared by the web UI, the API and commands."""
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.http import Http404
+from django.utils import timezone
+
+from microblog.posts.models import FeedEntry, Post
+
+from .models import AccessToken, Block, Follow, Mute, User, hash_token, username_validator
+
+# Names that would shadow a URL (/api/v1/accounts/me) or impersonate the site.
+RESERVED_USERNAMES = {
+    "me",
+    "admin",
+    "administrator",
+    "api",
+    "moderation",
+    "moderator",
+    "settings",
+    "root",
+    "support",
+    "holdfast",
+    "staff",
+    "system",
+}
+
+
+def get_account(username: str) -> User:
+    try:
+        return User.objects.get(username__iexact=username, is_active=True)
+    except User.DoesNotExist:
+        raise Http404(f"No account @{username}.") from None
+
+
+def sign_up(*, username: str, password: str, email: str = "", display_name: str = "") -> User:
+    errors: dict[str, list[str]] = {}
+    username = (username or "").strip()
+    try:
+        username_validator(username)
+    except ValidationError as exc:
+        errors["username"] = exc.messages
+    else:
+        if username.lower() in RESERVED_USERNAMES:
+            errors["username"] = ["That username is reserved."]
+        elif User.objects.filter(username__iexact=username).exists():
+            errors["username"] = ["That username is taken."]
+    if email:
+        from django.core.validators import validate_email
+
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            errors["email"] = exc.messages
+    candidate = User(username=username, email=email, display_name=display_name[:50])
+    try:
+        password_validation.validate_password(password or "", candidate)
+    except ValidationError as exc:
+        errors["password"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    candidate.set_password(password)
+    try:
+        candidate.save()
+    except IntegrityError:
+        # Two sign-ups raced for the same name: the case-insensitive constraint caught it.
+        raise ValidationError({"username": ["That username is taken."]}) from None
+    return candidate
+
+
+def is_blocked_between(a_id: int, b_id: int) -> bool:
+    return Block.objects.filter(
+        Q(blocker_id=a_id, blocked_id=b_id) | Q(blocker_id=b_id, blocked_id=a_id)
+    ).exists()
+
+
+@transaction.atomic
+def follow(follower: User, followee: User) -> Follow:
+    if follower.pk == followee.pk:
+        raise ValidationError({"account": "You cannot follow yourself."})
+    if is_blocked_between(follower.pk, followee.pk):
+        raise PermissionDenied("You cannot follow this account.")
+    existing = Follow.objects.filter(follower=follower, followee=followee).first()
+    if existing:
+        return existing
+    relation = Follow.objects.create(follower=follower, followee=followee)
+    User.objects.filter(pk=follower.pk).update(following_count=F("following_count") + 1)
+    User.objects.filter(pk=followee.pk).update(followers_count=F("followers_count") + 1)
+    _backfill_feed(follower, followee)
+    from microblog.notifications.services import notify
+
+    notify(recipient=followee, actor=follower, kind="follow")
+    return relation
+
+
+def _backfill_feed(owner: User, author: User, depth: int = 40) -> None:
+    """Put the newest posts of a newly followed account into the follower's home feed."""
+    post_ids = (
+        Post.objects.filter(author=author, deleted_at__isnull=True)
+        .order_by("-id")
+        .values_list("id", flat=True)[:depth]
+    )
+    FeedEntry.objects.bulk_create(
+        [FeedEntry(owner=owner, post_id=pid) for pid in post_ids], ignore_conflicts=True
+    )
+
+
+@transaction.atomic
+def unfollow(follower: User, followee: User) -> None:
+    deleted, _ = Follow.objects.filter(follower=follower, followee=followee).delete()
+    if deleted:
+        User.objects.filter(pk=follower.pk).update(following_count=F("following_count") - 1)
+        User.objects.filter(pk=followee.pk).update(followers_count=F("followers_count") - 1)
+        FeedEntry.objects.filter(owner=follower, post__author=followee).delete()
+
+
+@transaction.atomic
+def block(blocker: User, blocked: User) -> Block:
+    if blocker.pk == blocked.pk:
+        raise ValidationError({"account": "You cannot block yourself."})
+    relation, _ = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
+    unfollow(blocker, blocked)
+    unfollow(blocked, blocker)
+    return relation
+
+
+def unblock(blocker: User, blocked: User) -> None:
+    Block.objects.filter(blocker=blocker, blocked=blocked).delete()
+
+
+@transaction.atomic
+def mute(muter: User, muted: User) -> Mute:
+    if muter.pk == muted.pk:
+        raise ValidationError({"account": "You cannot mute yourself."})
+    relation, _ = Mute.objects.get_or_create(muter=muter, muted=muted)
+    FeedEntry.objects.filter(owner=muter, post__author=muted).delete()
+    return relation
+
+
+@transaction.atomic
+def unmute(muter: User, muted: User) -> None:
+    if (
+        Mute.objects.filter(muter=muter, muted=muted).delete()[0]
+        and Follow.objects.filter(follower=muter, followee=muted).exists()
+    ):
+        _backfill_feed(muter, muted)
+
+
+def relationship(viewer: User | None, other: User) -> dict[str, bool]:
+    """What the viewer's relation to another account is, for buttons and the API."""
+    if viewer is None or not viewer.is_authenticated or viewer.pk == other.pk:
+        return {"following": False, "followed_by": False, "blocking": False, "muting": False}
+    return {
+        "following": Follow.objects.filter(follower=viewer, followee=other).exists(),
+        "followed_by": Follow.objects.filter(follower=other, followee=viewer).exists(),
+        "blocking": Block.objects.filter(blocker=viewer, blocked=other).exists(),
+        "muting": Mute.objects.filter(muter=viewer, muted=other).exists(),
+    }
+
+
+def update_profile(user: User, **fields) -> User:
+    allowed = {"display_name", "bio", "avatar", "email"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({name: "This field cannot be changed here." for name in unknown})
+    if fields.get("avatar"):
+        from django.core.files.base import ContentFile
+
+        from microblog.posts.media import validate_image
+
+        image = validate_image(fields["avatar"], field_name="avatar")
+        fields["avatar"] = ContentFile(image.data, name=f"avatar.{image.extension}")
+    for name in ("display_name", "bio"):
+        if name in fields:
+            fields[name] = (fields[name] or "").strip()
+    for name, value in fields.items():
+        setattr(user, name, value)
+    user.full_clean(exclude=["password", "username", "avatar"])
+    try:
+        user.save(update_fields=list(fields))
+    except OSError as exc:
+        from microblog.errors import ServiceUnavailable
+
+        raise ServiceUnavailable("Media storage is unavailable right now; try again later.") from exc
+    return user
+
+
+def create_access_token(user: User, name: str) -> tuple[AccessToken, str]:
+    """Create a token and return it with its secret, which is never shown again."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError({"name": "Give the token a name of 1 to 100 characters."})
+    raw = AccessToken.generate()
+    token = AccessToken.objects.create(user=user, name=name, token_hash=hash_token(raw))
+    return token, raw
+
+
+def revoke_access_token(user: User, token_id: int) -> None:
+    deleted, _ = AccessToken.objects.filter(user=user, pk=token_id).delete()
+    if not deleted:
+        raise Http404("No such token.")
+
+
+def user_for_token(raw: str) -> User | None:
+    token = (
+        AccessToken.objects.select_related("user")
+        .filter(token_hash=hash_token(raw), user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    # Record use at most once a minute so token auth does not write on every request.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

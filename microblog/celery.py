@@ -1,0 +1,15 @@
+"""The Celery application shared by the web process, workers and beat.
+
+Queues are named by purpose (as BookWyrm does) so an operator can give moderation
+its own workers: ``celery -A microblog worker -Q moderation``.
+"""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "microblog.settings")
+
+app = Celery("microblog")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,176 @@
+"""Posts and what hangs off them: edits, attachments, likes, hashtags, mentions, feeds."""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", "Public"
+    FOLLOWERS = "followers", "Followers only"
+
+
+class ModerationState(models.TextChoices):
+    PENDING = "pending", "Waiting for moderation"
+    ALLOWED = "allowed", "Allowed"
+    HELD = "held", "Held for review"
+    REMOVED = "removed", "Removed"
+
+
+class Post(models.Model):
+    """A post, a reply (``in_reply_to``) or a repost (``repost_of``, with no text of its own)."""
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts")
+    text = models.TextField(blank=True)
+    html = models.TextField(blank=True, help_text="Safe HTML rendered from the text when it is saved.")
+    content_warning = models.CharField(max_length=200, blank=True)
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
+    in_reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    thread_root = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="thread_posts"
+    )
+    repost_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="reposts"
+    )
+    moderation_state = models.CharField(
+        max_length=10, choices=ModerationState.choices, default=ModerationState.PENDING, db_index=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    likes_count = models.PositiveIntegerField(default=0)
+    reposts_count = models.PositiveIntegerField(default=0)
+    replies_count = models.PositiveIntegerField(default=0)
+    hashtags = models.ManyToManyField("Hashtag", through="PostHashtag", related_name="posts")
+    mentions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Mention", related_name="mentioned_in"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["author", "-id"], name="post_author_newest"),
+            models.Index(fields=["thread_root", "id"], name="post_thread"),
+            models.Index(fields=["visibility", "moderation_state", "-id"], name="post_public_newest"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author", "repost_of"],
+                condition=models.Q(repost_of__isnull=False, deleted_at__isnull=True),
+                name="repost_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.author}: {self.text[:40]}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("post-detail", args=[self.pk])
+
+    @property
+    def is_repost(self) -> bool:
+        return self.repost_of_id is not None
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class PostEdit(models.Model):
+    """A version of a post as it was before an edit: the history is kept, never rewritten."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="edits")
+    text = models.TextField()
+    content_warning = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(help_text="When this version was first published.")
+    replaced_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-replaced_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Edit of post {self.post_id} at {self.replaced_at:%Y-%m-%d %H:%M}"
+
+
+class Attachment(models.Model):
+    """An image uploaded by its owner, attached to at most one post."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attachments")
+    post = models.ForeignKey(
+        Post, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.ImageField(upload_to="attachments/%Y/%m/")
+    alt_text = models.CharField(max_length=1500, blank=True)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.file.name
+
+
+class Like(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="likes")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="likes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "post"], name="like_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} likes {self.post_id}"
+
+
+class Hashtag(models.Model):
+    name = models.CharField(max_length=100, unique=True, help_text="Lower-cased, without the #.")
+
+    def __str__(self) -> str:
+        return f"#{self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("hashtag", args=[self.name])
+
+
+class PostHashtag(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE)
+    hashtag = models.ForeignKey(Hashtag, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hashtag", "post"], name="post_hashtag_once")]
+
+    def __str__(self) -> str:
+        return f"{self.hashtag} on {self.post_id}"
+
+
+class Mention(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "user"], name="mention_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.post_id}"
+
+
+class FeedEntry(models.Model):
+    """One row per (reader, post) in a reader's home timeline, written when the post is.
+
+    Materialising the home feed keeps its read a single index range scan, whatever the
+    size of the site or how many accounts the reader follows.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="feed_entries")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "post"], name="feed_entry_once")]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} in feed of {self.owner_id}"

@@ -1,0 +1,287 @@
+"""Posting rules, shared by the web UI, the API and management commands."""
+
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from microblog.accounts.services import is_blocked_between
+from microblog.notifications.services import notify
+
+from . import text as post_text
+from .models import (
+    Attachment,
+    FeedEntry,
+    Hashtag,
+    Like,
+    Mention,
+    ModerationState,
+    Post,
+    PostEdit,
+    PostHashtag,
+    Visibility,
+)
+from .signals import posts_committed
+from .timelines import get_visible_post
+
+User = get_user_model()
+
+
+def _initial_moderation_state(author) -> str:
+    return ModerationState.PENDING
+
+
+def _render(text: str) -> tuple[str, list, list[str]]:
+    parsed = post_text.parse(text)
+    mentioned = []
+    if parsed.mentions:
+        mentioned = list(
+            User.objects.annotate(lower_name=Lower("username")).filter(
+                lower_name__in=parsed.mentions, is_active=True
+            )
+        )
+    html = post_text.render(text, known_usernames=[u.username for u in mentioned])
+    return html, mentioned, parsed.hashtags
+
+
+def _link_tags_and_mentions(post: Post, mentioned: list, hashtags: list[str]) -> None:
+    if hashtags:
+        Hashtag.objects.bulk_create([Hashtag(name=name) for name in hashtags], ignore_conflicts=True)
+        tag_ids = Hashtag.objects.filter(name__in=hashtags).values_list("id", flat=True)
+        PostHashtag.objects.bulk_create(
+            [PostHashtag(post=post, hashtag_id=tag_id) for tag_id in tag_ids], ignore_conflicts=True
+        )
+    if mentioned:
+        Mention.objects.bulk_create(
+            [Mention(post=post, user=user) for user in mentioned], ignore_conflicts=True
+        )
+
+
+def _fan_out(post: Post, reply_to_author_id: int | None = None) -> None:
+    """Write the post into its author's and followers' home feeds in one statement.
+
+    A reply to someone else reaches only followers who also follow the person replied to,
+    as in Mastodon: it is half a conversation otherwise.
+    """
+    feed = FeedEntry._meta.db_table
+    params: list = [post.pk, post.author_id, post.author_id]
+    reply_filter = ""
+    if reply_to_author_id and reply_to_author_id != post.author_id:
+        reply_filter = (
+            " AND f.follower_id IN (SELECT follower_id FROM accounts_follow WHERE followee_id = %s)"
+        )
+        params.append(reply_to_author_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {feed} (owner_id, post_id) "  # noqa: S608 - table name from the model
+            "SELECT f.follower_id, %s FROM accounts_follow f WHERE f.followee_id = %s "
+            "AND f.follower_id NOT IN (SELECT muter_id FROM accounts_mute WHERE muted_id = %s)"
+            + reply_filter,
+            params,
+        )
+    FeedEntry.objects.create(owner_id=post.author_id, post=post)
+
+
+def _announce(post_ids: Sequence[int]) -> None:
+    ids = list(post_ids)
+    transaction.on_commit(lambda: posts_committed.send(sender=Post, post_ids=ids))
+
+
+@transaction.atomic
+def create_post(
+    author,
+    *,
+    text: str,
+    content_warning: str = "",
+    visibility: str = Visibility.PUBLIC,
+    in_reply_to: int | None = None,
+    attachment_ids: Sequence[int] = (),
+) -> Post:
+    attachment_ids = list(dict.fromkeys(attachment_ids or []))
+    text = post_text.clean_post_text(text, allow_empty=bool(attachment_ids))
+    content_warning = post_text.clean_content_warning(content_warning)
+    if visibility not in Visibility.values:
+        raise ValidationError({"visibility": f"Choose one of: {', '.join(Visibility.values)}."})
+    parent = None
+    if in_reply_to is not None:
+        parent = get_visible_post(author, in_reply_to)
+        if parent.repost_of_id:
+            parent = get_visible_post(author, parent.repost_of_id)
+        if is_blocked_between(author.pk, parent.author_id):
+            raise PermissionDenied("You cannot reply to this account.")
+    attachments = []
+    if attachment_ids:
+        if len(attachment_ids) > settings.HOLDFAST_MAX_ATTACHMENTS:
+            raise ValidationError(
+                {"attachment_ids": f"At most {settings.HOLDFAST_MAX_ATTACHMENTS} images per post."}
+            )
+        attachments = list(
+            Attachment.objects.select_for_update().filter(
+                pk__in=attachment_ids, owner=author, post__isnull=True
+            )
+        )
+        if len(attachments) != len(attachment_ids):
+            raise ValidationError(
+                {"attachment_ids": "Attach only your own images that are not on another post yet."}
+            )
+    html, mentioned, hashtags = _render(text)
+    post = Post.objects.create(
+        author=author,
+        text=text,
+        html=html,
+        content_warning=content_warning,
+        visibility=visibility,
+        in_reply_to=parent,
+        thread_root_id=(parent.thread_root_id or parent.pk) if parent else None,
+        moderation_state=_initial_moderation_state(author),
+    )
+    if attachments:
+        Attachment.objects.filter(pk__in=[a.pk for a in attachments]).update(post=post)
+    _link_tags_and_mentions(post, mentioned, hashtags)
+    User.objects.filter(pk=author.pk).update(posts_count=F("posts_count") + 1)
+    if parent:
+        Post.objects.filter(pk=parent.pk).update(replies_count=F("replies_count") + 1)
+        notify(recipient=parent.author, actor=author, kind="reply", post=post)
+    _fan_out(post, reply_to_author_id=parent.author_id if parent else None)
+    for user in mentioned:
+        if not parent or user.pk != parent.author_id:
+            notify(recipient=user, actor=author, kind="mention", post=post)
+    _announce([post.pk])
+    return post
+
+
+def get_own_post(user, post_id) -> Post:
+    post = get_visible_post(user, post_id)
+    if post.author_id != user.pk:
+        raise PermissionDenied("You can only change your own posts.")
+    return post
+
+
+@transaction.atomic
+def edit_post(user, post_id, *, text: str, content_warning: str | None = None) -> Post:
+    post = get_own_post(user, post_id)
+    if post.repost_of_id:
+        raise ValidationError({"text": "A repost has no text to edit."})
+    post = Post.objects.select_for_update().get(pk=post.pk)
+    has_media = post.attachments.exists()
+    text = post_text.clean_post_text(text, allow_empty=has_media)
+    content_warning = (
+        post.content_warning if content_warning is None else post_text.clean_content_warning(content_warning)
+    )
+    if text == post.text and content_warning == post.content_warning:
+        return post
+    PostEdit.objects.create(
+        post=post,
+        text=post.text,
+        content_warning=post.content_warning,
+        created_at=post.edited_at or post.created_at,
+    )
+    html, mentioned, hashtags = _render(text)
+    post.text, post.html, post.content_warning = text, html, content_warning
+    post.edited_at = timezone.now()
+    # An edit is new content: it goes through moderation again.
+    post.moderation_state = _initial_moderation_state(user)
+    post.save(update_fields=["text", "html", "content_warning", "edited_at", "moderation_state"])
+    PostHashtag.objects.filter(post=post).delete()
+    Mention.objects.filter(post=post).delete()
+    _link_tags_and_mentions(post, mentioned, hashtags)
+    _announce([post.pk])
+    return post
+
+
+def withdraw_post(post: Post) -> None:
+    """Soft-delete a post and its reposts, and take them out of every feed and count.
+
+    Used by the author's delete and by moderators' removals; the row stays so reports,
+    appeals and the audit log keep pointing at what was said.
+    """
+    now = timezone.now()
+    affected = [
+        post.pk,
+        *Post.objects.filter(repost_of=post, deleted_at__isnull=True).values_list("pk", flat=True),
+    ]
+    for victim in Post.objects.filter(pk__in=affected, deleted_at__isnull=True).select_for_update():
+        Post.objects.filter(pk=victim.pk).update(deleted_at=now)
+        User.objects.filter(pk=victim.author_id, posts_count__gt=0).update(posts_count=F("posts_count") - 1)
+        if victim.in_reply_to_id:
+            Post.objects.filter(pk=victim.in_reply_to_id, replies_count__gt=0).update(
+                replies_count=F("replies_count") - 1
+            )
+        if victim.repost_of_id and victim.repost_of_id != post.pk:
+            Post.objects.filter(pk=victim.repost_of_id, reposts_count__gt=0).update(
+                reposts_count=F("reposts_count") - 1
+            )
+    FeedEntry.objects.filter(post_id__in=affected).delete()
+
+
+@transaction.atomic
+def delete_post(user, post_id) -> None:
+    post = get_own_post(user, post_id)
+    withdraw_post(post)
+
+
+def _interactable(user, post_id) -> Post:
+    post = get_visible_post(user, post_id)
+    if post.repost_of_id:
+        post = get_visible_post(user, post.repost_of_id)
+    if is_blocked_between(user.pk, post.author_id):
+        raise PermissionDenied("You cannot interact with this account.")
+    return post
+
+
+@transaction.atomic
+def like(user, post_id) -> Post:
+    post = _interactable(user, post_id)
+    _, created = Like.objects.get_or_create(user=user, post=post)
+    if created:
+        Post.objects.filter(pk=post.pk).update(likes_count=F("likes_count") + 1)
+        notify(recipient=post.author, actor=user, kind="like", post=post)
+    post.refresh_from_db(fields=["likes_count"])
+    return post
+
+
+@transaction.atomic
+def unlike(user, post_id) -> Post:
+    post = _interactable(user, post_id)
+    if Like.objects.filter(user=user, post=post).delete()[0]:
+        Post.objects.filter(pk=post.pk, likes_count__gt=0).update(likes_count=F("likes_count") - 1)
+    post.refresh_from_db(fields=["likes_count"])
+    return post
+
+
+@transaction.atomic
+def repost(user, post_id) -> Post:
+    original = _interactable(user, post_id)
+    if original.visibility != Visibility.PUBLIC:
+        raise ValidationError({"post": "Only public posts can be reposted."})
+    existing = Post.objects.filter(author=user, repost_of=original, deleted_at__isnull=True).first()
+    if existing:
+        return existing
+    shared = Post.objects.create(
+        author=user,
+        repost_of=original,
+        visibility=Visibility.PUBLIC,
+        moderation_state=ModerationState.ALLOWED,  # the original carries the verdict
+    )
+    Post.objects.filter(pk=original.pk).update(reposts_count=F("reposts_count") + 1)
+    User.objects.filter(pk=user.pk).update(posts_count=F("posts_count") + 1)
+    _fan_out(shared)
+    notify(recipient=original.author, actor=user, kind="repost", post=original)
+    return shared
+
+
+@transaction.atomic
+def unrepost(user, post_id) -> None:
+    original = _interactable(user, post_id)
+    for shared in Post.objects.filter(author=user, repost_of=original, deleted_at__isnull=True):
+        withdraw_post(shared)
+
+
+def history(viewer, post_id) -> tuple[Post, list[PostEdit]]:
+    post = get_visible_post(viewer, post_id)
+    return post, list(post.edits.all())

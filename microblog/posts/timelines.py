@@ -1,0 +1,192 @@
+"""Who may see which post, and the timelines built from that rule.
+
+Every timeline pages by keyset (``before`` = the smallest post id already shown), never
+OFFSET, so page 500 costs what page 1 costs.
+"""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from microblog.accounts.models import Block, Follow, Mute
+
+from .models import Attachment, Like, ModerationState, Post, Visibility
+
+
+@dataclass
+class Page:
+    items: list[Post]
+    next_cursor: int | None = None
+    liked_ids: set[int] = field(default_factory=set)
+    reposted_ids: set[int] = field(default_factory=set)
+
+
+def public_states() -> list[str]:
+    """Moderation states in which a post is visible to people other than its author."""
+    if settings.HOLDFAST_MODERATION_MODE == "post":
+        return [ModerationState.ALLOWED, ModerationState.PENDING]
+    return [ModerationState.ALLOWED]
+
+
+def _authenticated(viewer) -> bool:
+    return viewer is not None and viewer.is_authenticated
+
+
+def hidden_author_ids(viewer, include_mutes: bool) -> list[int]:
+    """Accounts the viewer must not see: blocked either way, and muted where asked."""
+    if not _authenticated(viewer):
+        return []
+    rows = Block.objects.filter(Q(blocker=viewer) | Q(blocked=viewer)).values_list("blocker_id", "blocked_id")
+    ids = {a if b == viewer.pk else b for a, b in rows}
+    if include_mutes:
+        ids.update(Mute.objects.filter(muter=viewer).values_list("muted_id", flat=True))
+    return list(ids)
+
+
+def visible_posts(viewer, *, include_mutes: bool = False, qs: QuerySet | None = None) -> QuerySet:
+    qs = Post.objects.all() if qs is None else qs
+    states = public_states()
+    qs = qs.filter(deleted_at__isnull=True, author__is_active=True)
+    original_visible = Q(repost_of__isnull=True) | Q(
+        repost_of__deleted_at__isnull=True, repost_of__moderation_state__in=states
+    )
+    if not _authenticated(viewer):
+        return qs.filter(original_visible, moderation_state__in=states, visibility=Visibility.PUBLIC)
+    follows_author = Exists(Follow.objects.filter(follower=viewer, followee=OuterRef("author")))
+    qs = qs.filter(
+        Q(author=viewer)
+        | (
+            Q(moderation_state__in=states)
+            & (Q(visibility=Visibility.PUBLIC) | (Q(visibility=Visibility.FOLLOWERS) & follows_author))
+        )
+    ).filter(original_visible)
+    hidden = hidden_author_ids(viewer, include_mutes)
+    if hidden:
+        qs = qs.exclude(author_id__in=hidden).exclude(repost_of__author_id__in=hidden)
+    return qs
+
+
+def with_related(qs: QuerySet) -> QuerySet:
+    attachments = Attachment.objects.order_by("id")
+    return qs.select_related("author", "repost_of__author", "in_reply_to__author").prefetch_related(
+        Prefetch("attachments", queryset=attachments),
+        Prefetch("repost_of__attachments", queryset=attachments),
+    )
+
+
+def paginate(qs: QuerySet, viewer, before: int | None, limit: int) -> Page:
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    items = list(with_related(qs.order_by("-id"))[: limit + 1])
+    next_cursor = None
+    if len(items) > limit:
+        items = items[:limit]
+        next_cursor = items[-1].pk
+    page = Page(items=items, next_cursor=next_cursor)
+    annotate_viewer_state(page, viewer)
+    return page
+
+
+def annotate_viewer_state(page: Page, viewer) -> None:
+    """Which of the shown posts the viewer liked or reposted: two queries per page."""
+    if not _authenticated(viewer) or not page.items:
+        return
+    shown_ids = [post.repost_of_id or post.pk for post in page.items]
+    page.liked_ids = set(
+        Like.objects.filter(user=viewer, post_id__in=shown_ids).values_list("post_id", flat=True)
+    )
+    page.reposted_ids = set(
+        Post.objects.filter(author=viewer, repost_of_id__in=shown_ids, deleted_at__isnull=True).values_list(
+            "repost_of_id", flat=True
+        )
+    )
+
+
+def home(viewer, before: int | None = None, limit: int = 20) -> Page:
+    """The viewer's own posts and those of accounts they follow, from the materialised feed."""
+    states = public_states()
+    qs = Post.objects.filter(feed_entries__owner=viewer, deleted_at__isnull=True, author__is_active=True)
+    qs = qs.filter(Q(author=viewer) | Q(moderation_state__in=states)).filter(
+        Q(repost_of__isnull=True)
+        | Q(repost_of__deleted_at__isnull=True, repost_of__moderation_state__in=states)
+    )
+    hidden = hidden_author_ids(viewer, include_mutes=True)
+    if hidden:
+        qs = qs.exclude(repost_of__author_id__in=hidden)
+    return paginate(qs, viewer, before, limit)
+
+
+def public(viewer, before: int | None = None, limit: int = 20) -> Page:
+    qs = visible_posts(viewer, include_mutes=True).filter(
+        visibility=Visibility.PUBLIC, repost_of__isnull=True
+    )
+    return paginate(qs, viewer, before, limit)
+
+
+def hashtag(viewer, name: str, before: int | None = None, limit: int = 20) -> Page:
+    qs = visible_posts(viewer, include_mutes=True).filter(posthashtag__hashtag__name=name.lower())
+    return paginate(qs, viewer, before, limit)
+
+
+def profile(viewer, author, before: int | None = None, limit: int = 20) -> Page:
+    qs = visible_posts(viewer).filter(author=author)
+    return paginate(qs, viewer, before, limit)
+
+
+def get_visible_post(viewer, post_id) -> Post:
+    try:
+        post_id = int(post_id)
+    except (TypeError, ValueError):
+        raise Http404("No such post.") from None
+    post = with_related(visible_posts(viewer)).filter(pk=post_id).first()
+    if post is None:
+        raise Http404("No such post.")
+    return post
+
+
+@dataclass
+class Thread:
+    ancestors: list[Post]
+    post: Post
+    descendants: list[tuple[Post, int]]  # (post, depth below the focused post)
+    liked_ids: set[int] = field(default_factory=set)
+    reposted_ids: set[int] = field(default_factory=set)
+
+
+def thread(viewer, post_id, max_posts: int = 500) -> Thread:
+    focus = get_visible_post(viewer, post_id)
+    if focus.repost_of_id:
+        focus = get_visible_post(viewer, focus.repost_of_id)
+    root_id = focus.thread_root_id or focus.pk
+    members = {
+        p.pk: p
+        for p in with_related(
+            visible_posts(viewer, include_mutes=False).filter(Q(thread_root_id=root_id) | Q(pk=root_id))
+        ).order_by("id")[:max_posts]
+    }
+    ancestors: list[Post] = []
+    cursor = focus.in_reply_to_id
+    while cursor and cursor in members and len(ancestors) < 100:
+        ancestors.append(members[cursor])
+        cursor = members[cursor].in_reply_to_id
+    ancestors.reverse()
+    children: dict[int, list[Post]] = {}
+    for member in members.values():
+        if member.in_reply_to_id:
+            children.setdefault(member.in_reply_to_id, []).append(member)
+    descendants: list[tuple[Post, int]] = []
+
+    def walk(parent_id: int, depth: int) -> None:
+        for child in children.get(parent_id, []):
+            descendants.append((child, depth))
+            if depth < 50:
+                walk(child.pk, depth + 1)
+
+    walk(focus.pk, 1)
+    result = Thread(ancestors=ancestors, post=focus, descendants=descendants)
+    page = Page(items=[*ancestors, focus, *(p for p, _ in descendants)])
+    annotate_viewer_state(page, viewer)
+    result.liked_ids, result.reposted_ids = page.liked_ids, page.reposted_ids
+    return result

@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.static import serve
+
+from . import views
+
+handler400 = "microblog.views.bad_request"
+handler403 = "microblog.views.permission_denied"
+handler404 = "microblog.views.page_not_found"
+handler500 = "microblog.views.server_error"
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/", include("microblog.api.urls")),
+    path("moderation/", include("moderation.urls")),
+    path("", include("microblog.web.urls")),
+]
+
+if settings.DEBUG or settings.HOLDFAST_SERVE_MEDIA:
+    # In production nginx serves media; the embedded default serves it itself.
+    urlpatterns += [
+        path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})
+    ]

@@ -1,0 +1,16 @@
+from django.conf import settings
+
+
+def site(request):
+    unread = 0
+    if request.user.is_authenticated:
+        from microblog.notifications.services import unread_count
+
+        unread = unread_count(request.user)
+    return {
+        "site_name": settings.HOLDFAST_SITE_NAME,
+        "unread_notifications": unread,
+        "post_max_length": settings.HOLDFAST_POST_MAX_LENGTH,
+        "is_moderator": request.user.is_authenticated
+        and (request.user.is_superuser or request.user.groups.filter(name="moderator").exists()),
+    }

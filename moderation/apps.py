@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class ModerationConfig(AppConfig):
+    name = "moderation"
+    verbose_name = "Moderation"
+
+    def ready(self) -> None:
+        from microblog.posts.signals import posts_committed
+
+        from .pipeline import enqueue_posts
+
+        posts_committed.connect(enqueue_posts, dispatch_uid="moderation.enqueue_posts")
