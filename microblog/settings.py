@@ -175,6 +175,9 @@ if HOLDFAST_MODERATION_MODE not in ("pre", "post"):
 HOLDFAST_SITE_NAME = env.str("HOLDFAST_SITE_NAME", default="Holdfast")
 HOLDFAST_POST_MAX_LENGTH = env.int("HOLDFAST_POST_MAX_LENGTH", default=500)
 HOLDFAST_PAGE_SIZE = 20
+# Home feeds keep this many newest entries per reader (as Mastodon does); older pages are
+# computed from the follow graph at read time.
+HOLDFAST_FEED_MAX = env.int("HOLDFAST_FEED_MAX", default=800)
 # Maintenance mode (used by the move playbook): reads work, writes answer 503.
 HOLDFAST_READ_ONLY = env.bool("HOLDFAST_READ_ONLY", default=False)
 

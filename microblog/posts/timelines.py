@@ -105,17 +105,37 @@ def annotate_viewer_state(page: Page, viewer) -> None:
 
 
 def home(viewer, before: int | None = None, limit: int = 20) -> Page:
-    """The viewer's own posts and those of accounts they follow, from the materialised feed."""
+    """The viewer's own posts and those of accounts they follow.
+
+    Read from the materialised feed (one index range scan); past its end (feeds are trimmed
+    to HOLDFAST_FEED_MAX entries) the rest comes from the follow graph at read time.
+    """
     states = public_states()
-    qs = Post.objects.filter(feed_entries__owner=viewer, deleted_at__isnull=True, author__is_active=True)
-    qs = qs.filter(Q(author=viewer) | Q(moderation_state__in=states)).filter(
-        Q(repost_of__isnull=True)
-        | Q(repost_of__deleted_at__isnull=True, repost_of__moderation_state__in=states)
-    )
     hidden = hidden_author_ids(viewer, include_mutes=True)
-    if hidden:
-        qs = qs.exclude(repost_of__author_id__in=hidden)
-    return paginate(qs, viewer, before, limit)
+
+    def restrict(qs: QuerySet) -> QuerySet:
+        qs = qs.filter(deleted_at__isnull=True, author__is_active=True)
+        qs = qs.filter(Q(author=viewer) | Q(moderation_state__in=states)).filter(
+            Q(repost_of__isnull=True)
+            | Q(repost_of__deleted_at__isnull=True, repost_of__moderation_state__in=states)
+        )
+        return qs.exclude(repost_of__author_id__in=hidden) if hidden else qs
+
+    page = paginate(restrict(Post.objects.filter(feed_entries__owner=viewer)), viewer, before, limit)
+    if page.next_cursor is not None:
+        return page
+    oldest = page.items[-1].pk if page.items else before
+    followed = Follow.objects.filter(follower=viewer).values("followee_id")
+    muted = Mute.objects.filter(muter=viewer).values("muted_id")
+    older = restrict(Post.objects.filter(Q(author=viewer) | Q(author__in=followed)).exclude(author__in=muted))
+    remaining = limit - len(page.items)
+    if remaining == 0:  # a full page ended exactly where the feed does
+        page.next_cursor = oldest if older.filter(id__lt=oldest).exists() else None
+        return page
+    rest = paginate(older, viewer, oldest, remaining)
+    merged = Page(items=[*page.items, *rest.items], next_cursor=rest.next_cursor)
+    annotate_viewer_state(merged, viewer)
+    return merged
 
 
 def public(viewer, before: int | None = None, limit: int = 20) -> Page:

@@ -7,6 +7,7 @@ Deterministic: the same ``--seed`` gives the same community.
 import random
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -39,14 +40,14 @@ class Command(BaseCommand):
             "--password", default="", help="Password for every seeded account (default: none)."
         )
         parser.add_argument(
-            "--feed-window",
+            "--feed-depth",
             type=int,
-            default=200_000,
-            help="Materialise home feeds for the newest this-many posts (older ones stay on profiles).",
+            default=None,
+            help="Home-feed entries materialised per account (default: HOLDFAST_FEED_MAX).",
         )
 
     def handle(
-        self, *args, users: int, posts: int, seed: int, follows: int, password: str, feed_window: int, **kw
+        self, *args, users: int, posts: int, seed: int, follows: int, password: str, feed_depth: int | None, **kw
     ):
         if users < 2 or users > 5_000_000:
             raise CommandError("--users must be between 2 and 5,000,000.")
@@ -68,7 +69,7 @@ class Command(BaseCommand):
             user_ids = self._users(progress, users, prefix, password)
             self._follows(progress, rng, user_ids, follows)
             self._posts(progress, rng, user_ids, posts, prefix)
-            self._feeds(progress, feed_window)
+            self._feeds(progress, feed_depth or settings.HOLDFAST_FEED_MAX)
             self._counts(progress)
         self.stdout.write(self.style.SUCCESS(f"Seeded {users} accounts and {posts} posts (seed {seed})."))
 
@@ -96,7 +97,7 @@ class Command(BaseCommand):
     def _follows(self, progress, rng: random.Random, user_ids: list[int], average: int) -> None:
         task = progress.add_task("follows", total=len(user_ids))
         # Popularity is skewed (a few accounts are followed by many), as on real networks.
-        weights = [1 / (rank + 1) ** 0.8 for rank in range(len(user_ids))]
+        weights = [1 / (rank + 1) ** 0.5 for rank in range(len(user_ids))]
         batch: list[Follow] = []
         for follower in user_ids:
             k = max(0, min(len(user_ids) - 1, int(rng.expovariate(1 / average)) if average else 0))
@@ -116,7 +117,7 @@ class Command(BaseCommand):
         now = timezone.now()
         start_time = now - timedelta(days=365)
         step = timedelta(days=365) / max(count, 1)
-        author_weights = [1 / (rank + 1) ** 0.5 for rank in range(len(user_ids))]
+        author_weights = [1 / (rank + 1) ** 0.3 for rank in range(len(user_ids))]
         all_ids: list[int] = []
         roots: list[int] = []  # roots[i]: id of the thread root of the i-th seeded post
         made = 0
@@ -177,21 +178,34 @@ class Command(BaseCommand):
             made += size
             progress.advance(task, size)
 
-    def _feeds(self, progress, window: int) -> None:
+    def _feeds(self, progress, depth: int) -> None:
+        """Each account's home feed: the newest ``depth`` posts of itself and those it follows."""
         task = progress.add_task("feeds", total=1)
         feed, post, follow = FeedEntry._meta.db_table, Post._meta.db_table, Follow._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {post}")  # noqa: S608
-            newest = cursor.fetchone()[0]
-            floor = max(0, newest - window)
-            cursor.execute(
+        user = User._meta.db_table
+        if connection.vendor == "postgresql":
+            # One index walk per reader over the (author, id) index, not a join of every post
+            # with every follower.
+            sql = (
                 f"INSERT INTO {feed} (owner_id, post_id) "  # noqa: S608 - model table names
-                f"SELECT f.follower_id, p.id FROM {post} p JOIN {follow} f ON f.followee_id = p.author_id "
-                f"WHERE p.id > %s AND p.deleted_at IS NULL "
-                f"UNION SELECT p.author_id, p.id FROM {post} p WHERE p.id > %s AND p.deleted_at IS NULL "
-                f"ON CONFLICT DO NOTHING",
-                [floor, floor],
+                f"SELECT u.id, x.id FROM {user} u CROSS JOIN LATERAL ("
+                f"  SELECT p.id FROM {post} p WHERE p.deleted_at IS NULL AND (p.author_id = u.id OR "
+                f"  p.author_id IN (SELECT followee_id FROM {follow} WHERE follower_id = u.id)) "
+                f"  ORDER BY p.id DESC LIMIT %s) x "
+                f"ON CONFLICT DO NOTHING"
             )
+        else:
+            sql = (
+                f"INSERT OR IGNORE INTO {feed} (owner_id, post_id) "  # noqa: S608 - model table names
+                f"SELECT owner_id, post_id FROM (SELECT r.owner_id, p.id AS post_id, "
+                f"  ROW_NUMBER() OVER (PARTITION BY r.owner_id ORDER BY p.id DESC) AS n "
+                f"  FROM (SELECT follower_id AS owner_id, followee_id AS author_id FROM {follow} "
+                f"        UNION SELECT id, id FROM {user}) r "
+                f"  JOIN {post} p ON p.author_id = r.author_id WHERE p.deleted_at IS NULL) "
+                f"WHERE n <= %s"
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [depth])
         progress.advance(task)
 
     def _counts(self, progress) -> None:
