@@ -237,6 +237,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# --- Moderation (owned by the moderation app; see moderation/README or docs/moderation.md) ---
+from moderation.conf import *  # noqa: E402,F403
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

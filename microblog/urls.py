@@ -13,6 +13,7 @@ handler500 = "microblog.views.server_error"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/v1/moderation/", include("moderation.api_urls")),
     path("api/", include("microblog.api.urls")),
     path("moderation/", include("moderation.urls")),
     path("", include("microblog.web.urls")),

@@ -1,0 +1,231 @@
+"""Home timeline and posting throughput on PostgreSQL under gunicorn, at two community sizes.
+
+For each size: a fresh database, ``manage.py seed``, gunicorn on 127.0.0.1, then a bounded
+load from wrk (a few seconds per measure) against
+  - GET /api/v1/timelines/home   (personal tokens of 200 different readers, rotating)
+  - GET /                        (the home page, with those readers' sessions)
+  - POST /api/v1/posts           (posting, each request a new post)
+It prints req/s and p50/p99 per measure and size, and the ratio of p99s between sizes.
+
+    python bench/timeline.py                      # 100k and 1M posts (seeding 1M takes a while)
+    python bench/timeline.py --sizes 100000 --duration 5
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB = "holdfast_bench"
+PORT = int(os.environ.get("BENCH_PORT", "8431"))
+READERS = 200
+
+
+def sh(*args: str, env: dict | None = None, quiet: bool = False) -> str:
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        sys.exit(f"bench: {' '.join(args[:3])} failed:\n{result.stderr[-2000:]}")
+    return result.stdout
+
+
+def bench_env() -> dict:
+    return {
+        **os.environ,
+        "DATABASE_URL": f"{PG}/{DB}",
+        "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/15"),
+        "THROTTLE_USER": "100000000/hour",
+        "THROTTLE_POSTING": "100000000/hour",
+        "LOG_LEVEL": "WARNING",
+        "WHITENOISE_USE_FINDERS": "true",
+    }
+
+
+def fresh_database(env: dict, size: int, users: int) -> None:
+    sh("psql", PG + "/postgres", "-q", "-c", f"DROP DATABASE IF EXISTS {DB}", "-c", f"CREATE DATABASE {DB}")
+    sh(PYTHON, "manage.py", "migrate", "-v0", env=env)
+    started = time.monotonic()
+    subprocess.run(
+        [PYTHON, "manage.py", "seed", "--users", str(users), "--posts", str(size), "--follows", "50"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    print(f"  seeded {size:,} posts in {time.monotonic() - started:.0f} s", flush=True)
+    sh("psql", f"{PG}/{DB}", "-q", "-c", "VACUUM ANALYZE")
+
+
+CREDENTIALS = """
+import json
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from microblog.accounts.models import User
+from microblog.accounts.services import create_access_token
+out = []
+for user in User.objects.filter(username__startswith="s1_").order_by("-followers_count")[:%d]:
+    _, token = create_access_token(user, "bench")
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    out.append({"token": token, "session": session.session_key})
+print(json.dumps(out))
+"""
+
+
+def credentials(env: dict) -> list[dict]:
+    out = sh(PYTHON, "manage.py", "shell", "-c", CREDENTIALS % READERS, env=env)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def lua_script(creds: list[dict], kind: str, path: Path) -> None:
+    items = ",".join(json.dumps(c["token" if kind != "page" else "session"]) for c in creds)
+    if kind == "api":
+        request = 'wrk.format("GET", "/api/v1/timelines/home", {["Authorization"] = "Bearer " .. v})'
+    elif kind == "page":
+        request = 'wrk.format("GET", "/", {["Cookie"] = "sessionid=" .. v})'
+    else:
+        request = (
+            'wrk.format("POST", "/api/v1/posts", {["Authorization"] = "Bearer " .. v, '
+            '["Content-Type"] = "application/json"}, '
+            "'{\"text\": \"bench post ' .. counter .. ' #bench about the harbour\"}')"
+        )
+    path.write_text(
+        f"local creds = {{{items}}}\ncounter = 0\n"
+        "request = function()\n  counter = counter + 1\n"
+        "  local v = creds[(counter % #creds) + 1]\n"
+        f"  return {request}\nend\n"
+        "done = function(summary, latency, requests)\n"
+        '  io.write(string.format("RESULT %d %d %.3f %.3f %d %d\\n", summary.requests, summary.duration,'
+        " latency:percentile(50), latency:percentile(99), summary.errors.status, summary.errors.connect"
+        " + summary.errors.read + summary.errors.write + summary.errors.timeout))\nend\n"
+    )
+
+
+def run_wrk(script: Path, duration: int, connections: int) -> dict:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{PORT}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration + 60,
+    ).stdout
+    match = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+) (\d+)", out)
+    requests, micros, p50, p99, status_errors, socket_errors = match.groups()
+    return {
+        "rps": int(requests) / (int(micros) / 1e6),
+        "p50_ms": float(p50) / 1000,
+        "p99_ms": float(p99) / 1000,
+        "non_2xx": int(status_errors),
+        "socket_errors": int(socket_errors),
+    }
+
+
+def start_gunicorn(env: dict, workers: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "microblog.wsgi:application",
+            "-b",
+            f"127.0.0.1:{PORT}",
+            "-w",
+            str(workers),
+            "--access-logfile",
+            "/dev/null",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1)
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    sys.exit("bench: gunicorn did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="100000,1000000", help="comma-separated post counts")
+    parser.add_argument("--users", type=int, default=5000)
+    parser.add_argument("--duration", type=int, default=8, help="seconds per measure")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "3")))
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("bench: wrk is missing (apt-get install wrk)")
+    try:
+        sizes = [int(s) for s in args.sizes.split(",")]
+    except ValueError:
+        sys.exit("bench: --sizes must be comma-separated whole numbers")
+    env = bench_env()
+    results: dict[int, dict] = {}
+    workdir = Path(tempfile.mkdtemp(prefix="holdfast-bench-"))
+    for size in sizes:
+        print(f"== {size:,} posts ==", flush=True)
+        fresh_database(env, size, args.users)
+        creds = credentials(env)
+        for kind in ("api", "page", "post"):
+            lua_script(creds, kind, workdir / f"{kind}.lua")
+        server = start_gunicorn(env, args.workers)
+        try:
+            run_wrk(workdir / "api.lua", 2, args.connections)  # warm caches and connections
+            results[size] = {
+                "home API": run_wrk(workdir / "api.lua", args.duration, args.connections),
+                "home page": run_wrk(workdir / "page.lua", args.duration, args.connections),
+                "posting API": run_wrk(workdir / "post.lua", args.duration, args.connections),
+            }
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        for name, r in results[size].items():
+            print(
+                f"  {name:<12} {r['rps']:8.0f} req/s   p50 {r['p50_ms']:6.1f} ms   p99 {r['p99_ms']:6.1f} ms"
+                f"   non-2xx {r['non_2xx']}  socket errors {r['socket_errors']}",
+                flush=True,
+            )
+    if len(sizes) >= 2:
+        small, large = results[sizes[0]], results[sizes[-1]]
+        for name in small:
+            ratio = large[name]["p99_ms"] / small[name]["p99_ms"]
+            print(f"p99 {name} at {sizes[-1]:,} / at {sizes[0]:,}: {ratio:.2f}x")
+    print(json.dumps({str(k): v for k, v in results.items()}))
+
+
+if __name__ == "__main__":
+    main()
