@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.static import serve
 
 from . import views
+from .metrics import metrics_view
 
 handler400 = "microblog.views.bad_request"
 handler403 = "microblog.views.permission_denied"
@@ -12,6 +13,8 @@ handler500 = "microblog.views.server_error"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/moderation/", include("moderation.api_urls")),
     path("api/", include("microblog.api.urls")),

@@ -53,6 +53,51 @@ def healthz(request: HttpRequest) -> JsonResponse:
     )
 
 
+def worker_state() -> str:
+    if not settings.CELERY_BROKER_URL:
+        return "eager"
+    from microblog.celery import app
+
+    try:
+        replies = app.control.ping(timeout=1.0, limit=1)
+    except Exception as exc:  # broker unreachable
+        return f"unavailable: {type(exc).__name__}"
+    return "ok" if replies else "no worker answered"
+
+
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready to serve: database, broker, a live worker, and a moderation backlog under a bound."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from microblog.posts.models import ModerationState, Post
+
+    checks: dict[str, object] = {}
+    try:
+        stale = Post.objects.filter(
+            moderation_state=ModerationState.PENDING,
+            deleted_at__isnull=True,
+            created_at__lt=timezone.now() - timedelta(seconds=60),
+        ).count()
+        checks["database"] = "ok"
+        checks["stale_backlog"] = stale
+        backlog_ok = stale <= settings.HOLDFAST_READY_MAX_BACKLOG
+    except (OperationalError, InterfaceError, DatabaseError) as exc:
+        checks["database"] = f"unavailable: {type(exc).__name__}"
+        backlog_ok = False
+    checks["broker"] = broker_state()
+    checks["worker"] = worker_state() if checks["broker"] == "ok" else checks["broker"]
+    ready = (
+        checks["database"] == "ok"
+        and checks["broker"] in ("ok", "eager")
+        and checks["worker"] in ("ok", "eager")
+        and backlog_ok
+    )
+    return JsonResponse({"status": "ready" if ready else "not ready", **checks}, status=200 if ready else 503)
+
+
 def _error(request: HttpRequest, status: int, message: str, template: str) -> HttpResponse:
     if wants_json(request):
         return JsonResponse({"detail": message}, status=status)
@@ -78,3 +123,17 @@ def server_error(request):
     if wants_json(request):
         return JsonResponse({"detail": "Server error."}, status=500)
     return HttpResponse(render_to_string("errors/500.html"), status=500)
+
+
+def login_locked_out(request, credentials=None, *args, **kwargs) -> HttpResponse:
+    """django-axes lockout: a clear 429 that says when to try again."""
+    from django.conf import settings as conf
+
+    retry_after = int(float(conf.AXES_COOLOFF_TIME) * 3600)
+    message = "Too many failed logins. Try again later or reset your password."
+    if wants_json(request):
+        response = JsonResponse({"detail": message}, status=429)
+    else:
+        response = HttpResponse(render_to_string("errors/429.html", {"retry_after": retry_after}), status=429)
+    response["Retry-After"] = str(retry_after)
+    return response

@@ -22,6 +22,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],  # noqa: F405
         "anon": "100000/min",
+    "login": "100000/min",
+    "posting": "100000/min",
         "signup": "100000/min",
         "search": "100000/min",
     },

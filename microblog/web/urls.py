@@ -1,6 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
+from microblog.ratelimit import rate_limited
+
 from . import views
 
 urlpatterns = [
@@ -27,6 +29,11 @@ urlpatterns = [
         name="relation-action",
     ),
     path("accounts/signup/", views.signup, name="signup"),
+    path(
+        "accounts/login/",
+        rate_limited("login")(auth_views.LoginView.as_view()),
+        name="login",
+    ),
     path(
         "accounts/password_change/",
         auth_views.PasswordChangeView.as_view(),

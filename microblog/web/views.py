@@ -18,6 +18,7 @@ from microblog.posts import search as post_search
 from microblog.posts import services as posts
 from microblog.posts import timelines
 from microblog.posts.media import store_attachment
+from microblog.ratelimit import rate_limited
 
 from .forms import EditPostForm, PostForm, ProfileForm, SearchForm, SignupForm, TokenForm, add_service_errors
 
@@ -67,6 +68,7 @@ def _publish(request: HttpRequest, form: PostForm, in_reply_to: int | None = Non
     return None
 
 
+@rate_limited("posting")
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect("public")
@@ -146,6 +148,7 @@ def relation_action(request: HttpRequest, username: str, action: str) -> HttpRes
     return _back(request, account.get_absolute_url())
 
 
+@rate_limited("posting")
 def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
     form = PostForm()
     if request.method == "POST":
@@ -220,6 +223,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@rate_limited("search", methods=("GET",))
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
     page, people, query = None, [], ""
@@ -234,6 +238,7 @@ def search(request: HttpRequest) -> HttpResponse:
     )
 
 
+@rate_limited("signup")
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")

@@ -2,6 +2,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from microblog.accounts import services as accounts
+from microblog.accounts.models import User
 from microblog.posts.models import Post
 from tests.conftest import image_bytes
 
@@ -11,7 +12,7 @@ def test_signup_then_token_then_post(api, committing):
         "/api/v1/accounts", {"username": "newbie", "password": "a long passphrase"}, format="json"
     )
     assert response.status_code == 201, response.json()
-    api.login(username="newbie", password="a long passphrase")
+    api.force_login(User.objects.get(username="newbie"))
     token = api.post("/api/v1/tokens", {"name": "cli"}, format="json").json()["token"]
     api.logout()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
