@@ -1,5 +1,77 @@
-"""Moderation settings, imported into microblog.settings (overridable by environment)."""
+"""Moderation settings, imported into microblog.settings (overridable by environment).
+
+Every name here is a Django setting; see docs/moderation.md for what each one does.
+"""
+
+from datetime import timedelta
 
 import environ
 
 env = environ.Env()
+
+# Classifiers run on every post, by dotted path (a registry: add your own, see
+# moderation.classifiers.base.Classifier and docs/moderation.md).
+HOLDFAST_MODERATION_CLASSIFIERS = env.list(
+    "HOLDFAST_MODERATION_CLASSIFIERS",
+    default=[
+        "moderation.classifiers.rules.RuleClassifier",
+        "moderation.classifiers.textmodel.TextModelClassifier",
+        "moderation.classifiers.spam.SpamClassifier",
+    ],
+)
+# Per-classifier options, keyed by dotted path (e.g. the HTTP plug-in's URL).
+HOLDFAST_MODERATION_CLASSIFIER_OPTIONS: dict = {
+    "moderation.classifiers.http.HttpClassifier": {
+        "url": env.str("HOLDFAST_MODERATION_HTTP_URL", default=""),
+        "timeout": env.float("HOLDFAST_MODERATION_HTTP_TIMEOUT", default=2.0),
+    },
+}
+# Posts per task at most when traffic is high (one per task when it is low).
+HOLDFAST_MODERATION_BATCH_SIZE = env.int("HOLDFAST_MODERATION_BATCH_SIZE", default=200)
+# The sweeper re-queues posts still pending after this many seconds.
+HOLDFAST_MODERATION_SWEEP_AGE = env.float("HOLDFAST_MODERATION_SWEEP_AGE", default=30.0)
+HOLDFAST_MODERATION_SWEEP_INTERVAL = env.float("HOLDFAST_MODERATION_SWEEP_INTERVAL", default=15.0)
+# Circuit breaker for plug-in classifiers: open after N failures in a row, for S seconds.
+HOLDFAST_MODERATION_BREAKER_FAILURES = env.int("HOLDFAST_MODERATION_BREAKER_FAILURES", default=3)
+HOLDFAST_MODERATION_BREAKER_COOLDOWN = env.float("HOLDFAST_MODERATION_BREAKER_COOLDOWN", default=30.0)
+# Regex rules: seconds a single match may take before it is abandoned.
+HOLDFAST_MODERATION_REGEX_TIMEOUT = env.float("HOLDFAST_MODERATION_REGEX_TIMEOUT", default=0.05)
+# Strike escalation: with N active strikes, take this action for this many days
+# (0 days = indefinitely). The highest matching N applies.
+HOLDFAST_MODERATION_STRIKE_RULES = [
+    {"strikes": 2, "action": "limit", "days": 7},
+    {"strikes": 3, "action": "suspend", "days": 30},
+    {"strikes": 5, "action": "suspend", "days": 0},
+]
+HOLDFAST_MODERATION_STRIKE_EXPIRY_DAYS = env.int("HOLDFAST_MODERATION_STRIKE_EXPIRY_DAYS", default=90)
+# Thresholds for classifiers other than the trained model (which brings its own,
+# calibrated on the dev split, in moderation/ml/artefacts/thresholds.json).
+HOLDFAST_MODERATION_THRESHOLDS = {
+    "spam": {"review_at": 0.5, "remove_at": 0.95},
+    "external": {"review_at": 0.5, "remove_at": 0.95},
+}
+# Spam and flood heuristics.
+HOLDFAST_MODERATION_SPAM = {
+    "window_seconds": env.int("HOLDFAST_MODERATION_SPAM_WINDOW", default=600),
+    "same_author_repeats": 3,  # same text from one account this often in the window
+    "many_accounts": 5,  # same text from this many accounts in the window
+    "new_account_days": 7,
+    "new_account_links": 2,
+    "posts_per_minute": 20,
+}
+
+CELERY_TASK_ROUTES = {
+    "moderation.*": {"queue": "moderation"},
+}
+CELERY_BEAT_SCHEDULE = {
+    "moderation-sweep": {
+        "task": "moderation.sweep_pending",
+        "schedule": timedelta(seconds=HOLDFAST_MODERATION_SWEEP_INTERVAL),
+        "options": {"queue": "moderation", "expires": HOLDFAST_MODERATION_SWEEP_INTERVAL},
+    },
+    "moderation-expire-actions": {
+        "task": "moderation.expire_account_actions",
+        "schedule": timedelta(minutes=5),
+        "options": {"queue": "moderation"},
+    },
+}

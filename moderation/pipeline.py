@@ -1,25 +1,201 @@
-"""Getting committed posts to the moderation queue, and back out with a verdict."""
+"""Getting committed posts to the moderation queue, and back out with a verdict.
+
+On commit, a post's id is pushed onto a Redis list and a task carrying that id goes onto
+the ``moderation`` queue. A task decides its own ids plus up to ``BATCH_SIZE`` more
+drained from the list: one post per task when traffic is low, many when it is high.
+Only ``pending`` posts are decided, under ``SELECT ... FOR UPDATE SKIP LOCKED``, in one
+transaction per batch, so a re-delivered or duplicated batch changes nothing twice.
+If the broker is down the post simply stays pending: the beat sweeper re-queues pending
+posts older than ``HOLDFAST_MODERATION_SWEEP_AGE``.
+"""
+
+from __future__ import annotations
 
 import logging
+from datetime import timedelta
+from functools import cache
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
 
 from microblog.posts.models import ModerationState, Post
+from moderation.ml.normalise import normalise
+
+from . import policy, services
+from .classifiers.base import ClassifierUnavailable, Item, enabled_classifiers, run_classifier
 
 logger = logging.getLogger(__name__)
+
+LIST_KEY = "holdfast:moderation:pending"
+
+
+def _eager() -> bool:
+    from microblog.celery import app
+
+    return bool(app.conf.task_always_eager)
+
+
+@cache
+def _redis_for(url: str):
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1)
+
+
+def redis_client():
+    return _redis_for(settings.CELERY_BROKER_URL)
 
 
 def enqueue_posts(sender=None, post_ids=(), **kwargs) -> None:
     """Queue posts for moderation; if the broker is down, the sweeper picks them up later."""
     from .tasks import moderate_posts
 
+    ids = [int(i) for i in post_ids]
+    if not ids:
+        return
     try:
-        moderate_posts.apply_async(args=[list(post_ids)], queue="moderation")
+        if not _eager():
+            redis_client().rpush(LIST_KEY, *ids)
+        moderate_posts.apply_async(args=[ids], queue="moderation")
     except Exception as exc:  # the broker is unreachable: the post is stored, moderation waits
-        logger.warning("could not queue posts %s for moderation: %s", list(post_ids), exc)
+        logger.warning("could not queue posts %s for moderation (the sweeper will): %s", ids, exc)
 
 
-def moderate(post_ids: list[int]) -> int:
-    """Decide pending posts. Returns how many changed state."""
-    changed = Post.objects.filter(pk__in=post_ids, moderation_state=ModerationState.PENDING).update(
-        moderation_state=ModerationState.ALLOWED
+def drain(limit: int) -> list[int]:
+    """Take up to ``limit`` queued ids from the shared list (empty when eager or down)."""
+    if limit <= 0 or _eager():
+        return []
+    try:
+        raw = redis_client().lpop(LIST_KEY, limit) or []
+    except Exception as exc:
+        logger.warning("could not drain the moderation list: %s", exc)
+        return []
+    return [int(x) for x in raw]
+
+
+def give_back(ids: list[int]) -> None:
+    if ids and not _eager():
+        try:
+            redis_client().rpush(LIST_KEY, *ids)
+        except Exception:  # the sweeper will find them
+            logger.warning("could not return %d ids to the moderation list", len(ids))
+
+
+def classify(items: list[Item], classifiers=None) -> list[list]:
+    """Run every classifier over the items: per item, a list of (classifier, result|error)."""
+    classifiers = enabled_classifiers() if classifiers is None else classifiers
+    per_item: list[list] = [[] for _ in items]
+    for classifier in classifiers:
+        results = run_classifier(classifier, items)
+        for i in range(len(items)):
+            per_item[i].append(
+                (classifier, results if isinstance(results, ClassifierUnavailable) else results[i])
+            )
+    return per_item
+
+
+def score_rows(post, outputs) -> list:
+    from .models import ClassifierScore
+
+    rows = []
+    for classifier, result in outputs:
+        if isinstance(result, Exception):
+            rows.append(
+                ClassifierScore(
+                    post=post,
+                    classifier=classifier.name,
+                    version=str(classifier.version)[:100],
+                    category="error",
+                    score=0.0,
+                    detail={"error": str(result)[:500]},
+                )
+            )
+            continue
+        for cat, score in result.scores.items():
+            detail = result.detail.get(cat)
+            rows.append(
+                ClassifierScore(
+                    post=post,
+                    classifier=classifier.name,
+                    version=str(classifier.version)[:100],
+                    category=cat,
+                    score=float(score),
+                    detail={"matched": detail} if detail else {},
+                )
+            )
+    return rows
+
+
+def moderate(post_ids) -> int:
+    """Decide the pending posts among ``post_ids``. Returns how many were decided."""
+    from .models import ClassifierScore
+
+    ids = sorted({int(i) for i in post_ids})
+    if not ids:
+        return 0
+    with transaction.atomic():
+        qs = Post.objects.filter(
+            pk__in=ids, moderation_state=ModerationState.PENDING, deleted_at__isnull=True
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            qs = qs.select_for_update(skip_locked=True, of=("self",))
+        posts = list(qs.select_related("author").order_by("pk"))
+        if not posts:
+            return 0
+        items = [
+            Item(
+                post_id=p.pk,
+                text=p.text,
+                normalised=normalise(p.text),
+                author_id=p.author_id,
+                author_joined=p.author.date_joined,
+                created_at=p.created_at,
+            )
+            for p in posts
+        ]
+        classifiers = enabled_classifiers()
+        outputs = classify(items, classifiers)
+        limited = services.limited_ids({p.author_id for p in posts})
+        decisions = [
+            policy.decide(out, limited=p.author_id in limited) for p, out in zip(posts, outputs, strict=True)
+        ]
+        rows = []
+        for post, out in zip(posts, outputs, strict=True):
+            rows.extend(score_rows(post, out))
+        ClassifierScore.objects.bulk_create(rows)
+        label = ",".join(c.label for c in classifiers) or "no classifiers"
+        services.apply_automated(posts, decisions, label)
+    return len(posts)
+
+
+def moderate_batch(own_ids) -> int:
+    """A task's work: its own ids plus whatever else is waiting, up to the batch size."""
+    own = [int(i) for i in own_ids]
+    extra = drain(max(0, settings.HOLDFAST_MODERATION_BATCH_SIZE - len(own)))
+    try:
+        return moderate(own + extra)
+    except Exception:
+        give_back(extra)
+        raise
+
+
+def sweep(age: float | None = None, limit: int = 20000) -> int:
+    """Re-queue posts still pending after ``age`` seconds (broker outages, lost workers)."""
+    from .tasks import moderate_posts
+
+    age = settings.HOLDFAST_MODERATION_SWEEP_AGE if age is None else age
+    cutoff = timezone.now() - timedelta(seconds=age)
+    ids = list(
+        Post.objects.filter(
+            moderation_state=ModerationState.PENDING, deleted_at__isnull=True, created_at__lte=cutoff
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
     )
-    return changed
+    size = settings.HOLDFAST_MODERATION_BATCH_SIZE
+    for start in range(0, len(ids), size):
+        moderate_posts.apply_async(args=[ids[start : start + size]], queue="moderation")
+    if ids:
+        logger.info("sweeper re-queued %d pending posts", len(ids))
+    return len(ids)

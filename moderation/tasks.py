@@ -1,8 +1,46 @@
+"""Celery tasks on the ``moderation`` queue: idempotent, acks late, retried with backoff."""
+
 from celery import shared_task
+from django.db import DatabaseError, InterfaceError, OperationalError
 
-from .pipeline import moderate
+from . import pipeline, services
+
+RETRYABLE = (OperationalError, InterfaceError, DatabaseError, ConnectionError, TimeoutError)
 
 
-@shared_task(name="moderation.moderate_posts", acks_late=True, ignore_result=True)
+@shared_task(
+    name="moderation.moderate_posts",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=1,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=8,
+    soft_time_limit=60,
+    time_limit=90,
+    ignore_result=True,
+)
 def moderate_posts(post_ids: list[int]) -> int:
-    return moderate(post_ids)
+    return pipeline.moderate_batch(post_ids)
+
+
+@shared_task(
+    name="moderation.sweep_pending", acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=90
+)
+def sweep_pending() -> int:
+    return pipeline.sweep()
+
+
+@shared_task(
+    name="moderation.expire_account_actions",
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=120,
+    time_limit=180,
+    autoretry_for=RETRYABLE,
+    retry_backoff=True,
+    max_retries=5,
+)
+def expire_account_actions() -> int:
+    return services.expire_account_actions()
