@@ -27,7 +27,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB = "holdfast_bench"
 PORT = int(os.environ.get("BENCH_PORT", "8431"))
 READERS = 200
 
@@ -39,10 +38,15 @@ def sh(*args: str, env: dict | None = None, quiet: bool = False) -> str:
     return result.stdout
 
 
-def bench_env() -> dict:
+def database_name(size: int) -> str:
+    return f"holdfast_bench_{size}"
+
+
+def bench_env(size: int, static_root: Path) -> dict:
     return {
         **os.environ,
-        "DATABASE_URL": f"{PG}/{DB}",
+        "DATABASE_URL": f"{PG}/{database_name(size)}",
+        "STATIC_ROOT": str(static_root),
         "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "false",
@@ -52,12 +56,22 @@ def bench_env() -> dict:
         "THROTTLE_USER": "100000000/hour",
         "THROTTLE_POSTING": "100000000/hour",
         "LOG_LEVEL": "WARNING",
-        "WHITENOISE_USE_FINDERS": "true",
     }
 
 
+def seeded_posts(size: int) -> int:
+    result = subprocess.run(
+        ["psql", f"{PG}/{database_name(size)}", "-Atc", "SELECT count(*) FROM posts_post"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return int(result.stdout.strip()) if result.returncode == 0 and result.stdout.strip() else -1
+
+
 def fresh_database(env: dict, size: int, users: int) -> None:
-    sh("psql", PG + "/postgres", "-q", "-c", f"DROP DATABASE IF EXISTS {DB}", "-c", f"CREATE DATABASE {DB}")
+    db = database_name(size)
+    sh("psql", PG + "/postgres", "-q", "-c", f"DROP DATABASE IF EXISTS {db}", "-c", f"CREATE DATABASE {db}")
     sh(PYTHON, "manage.py", "migrate", "-v0", env=env)
     started = time.monotonic()
     subprocess.run(
@@ -67,7 +81,7 @@ def fresh_database(env: dict, size: int, users: int) -> None:
         check=True,
     )
     print(f"  seeded {size:,} posts in {time.monotonic() - started:.0f} s", flush=True)
-    sh("psql", f"{PG}/{DB}", "-q", "-c", "VACUUM ANALYZE")
+    sh("psql", f"{PG}/{database_name(size)}", "-q", "-c", "VACUUM ANALYZE")
 
 
 CREDENTIALS = """
@@ -186,6 +200,10 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=8, help="seconds per measure")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "3")))
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep a database already seeded to the size (skip seeding)"
+    )
+    parser.add_argument("--seed-only", action="store_true", help="seed the databases, measure nothing")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench: wrk is missing (apt-get install wrk)")
@@ -193,12 +211,19 @@ def main() -> None:
         sizes = [int(s) for s in args.sizes.split(",")]
     except ValueError:
         sys.exit("bench: --sizes must be comma-separated whole numbers")
-    env = bench_env()
     results: dict[int, dict] = {}
     workdir = Path(tempfile.mkdtemp(prefix="holdfast-bench-"))
     for size in sizes:
         print(f"== {size:,} posts ==", flush=True)
-        fresh_database(env, size, args.users)
+        env = bench_env(size, workdir / "static")
+        if args.reuse and seeded_posts(size) >= size:
+            sh(PYTHON, "manage.py", "migrate", "-v0", env=env)
+            print(f"  reusing {database_name(size)}", flush=True)
+        else:
+            fresh_database(env, size, args.users)
+        if args.seed_only:
+            continue
+        sh(PYTHON, "manage.py", "collectstatic", "--noinput", "-v0", env=env)
         creds = credentials(env)
         for kind in ("api", "page", "post"):
             lua_script(creds, kind, workdir / f"{kind}.lua")
