@@ -63,5 +63,5 @@ def only_rules(settings):
     settings.HOLDFAST_MODERATION_CLASSIFIERS = ["moderation.classifiers.rules.RuleClassifier"]
 
 
-BENIGN = "Lovely walk by the river this morning, the ducks were out"
+BENIGN = "Our team won the match today, great game"
 VIOLENT = "I will kill you and your whole family, you deserve to die"
