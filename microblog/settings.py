@@ -259,6 +259,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "NotificationKindEnum": "microblog.notifications.models.NotificationKind",
+        "VisibilityEnum": "microblog.posts.models.Visibility",
+        "ModerationStateEnum": "microblog.posts.models.ModerationState",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "microblog.api.schema.add_error_responses",
+    ],
 }
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")

@@ -80,3 +80,22 @@ def image_bytes(fmt: str = "PNG", size=(32, 24), color=(200, 30, 30)) -> bytes:
 @pytest.fixture
 def png_upload():
     return lambda name="pic.png": SimpleUploadedFile(name, image_bytes(), content_type="image/png")
+
+
+@pytest.fixture
+def throttle_rates(settings, monkeypatch):
+    """Set low rates for one test. DRF copies rates into class attributes at import time."""
+    from django.core.cache import cache
+    from rest_framework import throttling
+
+    rates = dict(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"])
+    for cls in (
+        throttling.SimpleRateThrottle,
+        throttling.ScopedRateThrottle,
+        throttling.UserRateThrottle,
+        throttling.AnonRateThrottle,
+    ):
+        monkeypatch.setattr(cls, "THROTTLE_RATES", rates)
+    cache.clear()
+    yield rates.update
+    cache.clear()

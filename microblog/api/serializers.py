@@ -27,7 +27,7 @@ class AccountSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.URLField(allow_null=True))
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="Path of the avatar image."))
     def get_avatar(self, obj: User) -> str | None:
         return obj.avatar.url if obj.avatar else None
 

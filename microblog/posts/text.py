@@ -26,6 +26,7 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "class", "title"}, "span": {"class"}}
 # Newlines and tabs are text; every other control or format character is rejected, since
 # they are how direction overrides and invisible payloads get into posts.
 _ALLOWED_CONTROL = {"\n", "\t"}
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 @dataclass
@@ -40,6 +41,7 @@ def clean_post_text(text: str, *, allow_empty: bool = False, field_name: str = "
     if not isinstance(text, str):
         raise ValidationError({field_name: "Text must be a string."})
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = _BLANK_LINES.sub("\n\n", text)
     max_length = settings.HOLDFAST_POST_MAX_LENGTH
     if not text and not allow_empty:
         raise ValidationError({field_name: "Write something first: a post cannot be empty."})
@@ -90,10 +92,7 @@ def render(text: str, known_usernames: Iterable[str] = ()) -> str:
         out.append(escape(text[position : match.start()]))
         position = match.end()
         if url := match.group("url"):
-            shown = url if len(url) <= 60 else url[:57] + "…"
-            out.append(
-                f'<a href="{escape(url)}" rel="nofollow noopener ugc" class="link">{escape(shown)}</a>'
-            )
+            out.append(f'<a href="{escape(url)}" class="link">{escape(url)}</a>')
         elif (name := match.group("mention")) and name.lower() in known:
             href = reverse("profile", args=[name.lower()])
             out.append(f'<a href="{href}" class="mention">@{escape(name)}</a>')
@@ -114,5 +113,5 @@ def sanitise(html: str) -> str:
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https"},
-        link_rel=None,
+        link_rel="nofollow noopener ugc",
     )

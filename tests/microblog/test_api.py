@@ -170,30 +170,14 @@ def test_search_endpoint(api, alice, publish):
     assert [a["username"] for a in api.get("/api/v1/search?q=ali").json()["accounts"]] == ["alice"]
 
 
-def test_signup_is_throttled_with_retry_after(api, settings):
-    from django.core.cache import cache
-
-    cache.clear()
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "signup": "2/hour"},
-    }
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import ScopedRateThrottle
-
-    ScopedRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    try:
-        codes = [
-            api.post(
-                "/api/v1/accounts", {"username": f"n{i}", "password": "a long passphrase"}, format="json"
-            )
-            for i in range(3)
-        ]
-        assert [c.status_code for c in codes] == [201, 201, 429]
-        assert int(codes[-1]["Retry-After"]) > 0
-    finally:
-        ScopedRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-        cache.clear()
+def test_signup_is_throttled_with_retry_after(api, db, throttle_rates):
+    throttle_rates(signup="2/hour")
+    codes = [
+        api.post("/api/v1/accounts", {"username": f"n{i}", "password": "a long passphrase"}, format="json")
+        for i in range(3)
+    ]
+    assert [c.status_code for c in codes] == [201, 201, 429]
+    assert int(codes[-1]["Retry-After"]) > 0
 
 
 def test_profile_update_and_tokens(api_as, alice):

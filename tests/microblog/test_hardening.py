@@ -1,27 +1,7 @@
 import json
 import logging
 
-import pytest
-from django.core.cache import cache
-from rest_framework.throttling import SimpleRateThrottle
-
 from microblog.observability import RequestIdFilter, request_id_var
-
-
-@pytest.fixture
-def strict_rates(settings):
-    """Low limits for one test; DRF reads rates into a class attribute at import."""
-    rates = dict(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"])
-    original = SimpleRateThrottle.THROTTLE_RATES
-
-    def apply(**overrides):
-        rates.update(overrides)
-        SimpleRateThrottle.THROTTLE_RATES = rates
-
-    cache.clear()
-    yield apply
-    SimpleRateThrottle.THROTTLE_RATES = original
-    cache.clear()
 
 
 def test_security_headers(client, db):
@@ -43,8 +23,8 @@ def test_login_brute_force_is_locked_out_with_429(client, alice, settings):
     assert int(response["Retry-After"]) > 0
 
 
-def test_web_signup_is_rate_limited(client, db, strict_rates):
-    strict_rates(signup="2/hour")
+def test_web_signup_is_rate_limited(client, db, throttle_rates):
+    throttle_rates(signup="2/hour")
     codes = [
         client.post("/accounts/signup/", {"username": f"x{i}", "password": "a long passphrase"}).status_code
         for i in range(3)
@@ -53,8 +33,8 @@ def test_web_signup_is_rate_limited(client, db, strict_rates):
     assert codes[:2] == [302, 302] and codes[2] == 429
 
 
-def test_api_posting_is_rate_limited(api_as, alice, strict_rates):
-    strict_rates(posting="3/min")
+def test_api_posting_is_rate_limited(api_as, alice, throttle_rates):
+    throttle_rates(posting="3/min")
     client = api_as(alice)
     codes = [client.post("/api/v1/posts", {"text": f"n{i}"}, format="json").status_code for i in range(4)]
     assert codes == [201, 201, 201, 429]

@@ -11,7 +11,9 @@ from microblog.posts.models import FeedEntry, Post, PostEdit
 
 def test_new_post_is_stored_rendered_and_moderated(alice, publish):
     post = publish(alice, "Hello #World")
-    assert post.html == '<p>Hello <a href="/tags/world/" class="hashtag">#World</a></p>'
+    assert post.html == (
+        '<p>Hello <a href="/tags/world/" class="hashtag" rel="nofollow noopener ugc">#World</a></p>'
+    )
     assert post.moderation_state == "allowed"
     assert list(post.hashtags.values_list("name", flat=True)) == ["world"]
     alice.refresh_from_db()
