@@ -1,0 +1,104 @@
+"""Dry run: classify a CSV of posts with the enabled classifiers and the policy, without
+touching the database (it works with the database unreachable).
+
+    manage.py moderate_file --in posts.csv --out verdicts.csv
+
+Input columns ``id,text``; output ``id``, one score column per category, and ``action``
+(plus ``category`` and ``reason``). Classifiers that need the database (rules, spam
+heuristics) are skipped and named on stderr.
+"""
+
+import csv
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from moderation import policy
+from moderation.classifiers.base import Item, enabled_classifiers
+from moderation.ml.normalise import normalise
+from moderation.pipeline import classify
+
+CHUNK = 1000
+
+
+class Command(BaseCommand):
+    help = "Classify posts from a CSV (id,text) and write the scores and the action the policy would take."
+    requires_system_checks: list = []
+    requires_migrations_checks = False
+
+    def add_arguments(self, parser):
+        parser.add_argument("--in", dest="src", required=True, help="CSV with columns id,text")
+        parser.add_argument("--out", dest="dst", required=True, help="where to write the verdicts CSV")
+
+    def handle(self, *args, src: str, dst: str, **options):
+        src_path, dst_path = Path(src), Path(dst)
+        if not src_path.is_file():
+            raise CommandError(f"input file not found: {src_path}")
+        classifiers = [c for c in enabled_classifiers() if not c.needs_database]
+        skipped = [c.name for c in enabled_classifiers() if c.needs_database]
+        if skipped:
+            self.stderr.write(f"skipped (they need the database): {', '.join(skipped)}")
+        categories: list[str] = []
+        for c in classifiers:
+            categories += [cat for cat in c.categories if cat not in categories]
+        counts = {"allow": 0, "review": 0, "remove": 0}
+        try:
+            with src_path.open(encoding="utf-8", newline="") as fin:
+                reader = csv.DictReader(fin)
+                missing = [c for c in ("id", "text") if c not in (reader.fieldnames or [])]
+                if missing:
+                    raise CommandError(
+                        f"{src_path}: missing column(s) {', '.join(missing)} (need a header row with id,text)"
+                    )
+                dst_path.parent.mkdir(parents=True, exist_ok=True)
+                with dst_path.open("w", encoding="utf-8", newline="") as fout:
+                    writer = csv.writer(fout)
+                    writer.writerow(["id", *categories, "action", "category", "reason"])
+                    chunk: list[dict] = []
+                    for row in reader:
+                        chunk.append(row)
+                        if len(chunk) >= CHUNK:
+                            self._write(writer, chunk, classifiers, categories, counts)
+                            chunk = []
+                    if chunk:
+                        self._write(writer, chunk, classifiers, categories, counts)
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"{src_path}: not UTF-8 ({exc.reason})") from None
+        except csv.Error as exc:
+            raise CommandError(f"{src_path}: malformed CSV ({exc})") from None
+        except OSError as exc:
+            raise CommandError(f"cannot write {dst_path}: {exc.strerror}") from None
+        total = sum(counts.values())
+        self.stdout.write(
+            f"{total} posts: {counts['allow']} allow, {counts['review']} review, {counts['remove']} remove "
+            f"→ {dst_path}"
+        )
+
+    def _write(self, writer, rows, classifiers, categories, counts) -> None:
+        items = [
+            Item(post_id=None, text=r.get("text") or "", normalised=normalise(r.get("text") or ""))
+            for r in rows
+        ]
+        outputs = classify(items, classifiers)
+        for row, out in zip(rows, outputs, strict=True):
+            scores: dict[str, float] = {}
+            for _, result in out:
+                if not isinstance(result, Exception):
+                    for cat, s in result.scores.items():
+                        scores[cat] = max(scores.get(cat, 0.0), s)
+            decision = policy.decide(out)
+            counts[decision.action] += 1
+            writer.writerow(
+                [
+                    row.get("id", ""),
+                    *(f"{scores.get(c, 0.0):.4f}" for c in categories),
+                    decision.action,
+                    decision.category,
+                    decision.reason,
+                ]
+            )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("run through manage.py")

@@ -1,0 +1,121 @@
+"""Management commands: moderate_file (no database), train_classifier, export_decisions."""
+
+import csv
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from moderation import services
+
+from .conftest import BENIGN, VIOLENT
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path("/work/shared/data/moderation")
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def test_moderate_file_without_database(tmp_path, capsys):
+    # No db fixture: pytest-django refuses any database access in this test.
+    src = write_csv(tmp_path / "posts.csv", ["id", "text"], [["a1", BENIGN], ["a2", VIOLENT], ["a3", ""]])
+    out = tmp_path / "verdicts.csv"
+    call_command("moderate_file", "--in", str(src), "--out", str(out))
+    rows = list(csv.DictReader(out.open()))
+    assert [r["id"] for r in rows] == ["a1", "a2", "a3"]
+    assert {"violence", "hate", "offensive", "action"} <= set(rows[0])
+    assert rows[0]["action"] == "allow" and rows[1]["action"] in ("review", "remove")
+    captured = capsys.readouterr()
+    assert "3 posts" in captured.out and "skipped" in captured.err
+
+
+def test_moderate_file_bad_input(tmp_path):
+    with pytest.raises(CommandError, match="not found"):
+        call_command("moderate_file", "--in", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o.csv"))
+    bad = write_csv(tmp_path / "bad.csv", ["ident", "body"], [["1", "x"]])
+    with pytest.raises(CommandError, match="missing column"):
+        call_command("moderate_file", "--in", str(bad), "--out", str(tmp_path / "o.csv"))
+
+
+def test_moderate_file_with_database_unreachable(tmp_path):
+    src = write_csv(tmp_path / "posts.csv", ["id", "text"], [["1", BENIGN]])
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:9/nowhere",
+        "CELERY_BROKER_URL": "",
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "moderate_file", "--in", str(src), "--out", str(tmp_path / "v.csv")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "allow" in (tmp_path / "v.csv").read_text()
+    missing = subprocess.run(
+        [sys.executable, "manage.py", "moderate_file", "--in", "nope.csv", "--out", str(tmp_path / "v.csv")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert missing.returncode == 1
+    assert [line for line in missing.stderr.splitlines() if "Error" in line] == [
+        "CommandError: input file not found: nope.csv"
+    ]
+
+
+@pytest.mark.skipif(not (DATA / "train.csv").is_file(), reason="labelled data not available")
+def test_train_classifier_small_sample_is_reproducible(tmp_path):
+    rng = random.Random(0)
+    for name, n in (("train.csv", 1500), ("dev.csv", 600)):
+        with (DATA / name).open(encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        sample = rng.sample(rows, n)
+        write_csv(
+            tmp_path / name,
+            ["id", "text", "label", "source"],
+            [[r["id"], r["text"], r["label"], r["source"]] for r in sample],
+        )
+    call_command("train_classifier", "--data", str(tmp_path), "--out", str(tmp_path / "a"))
+    call_command("train_classifier", "--data", str(tmp_path), "--out", str(tmp_path / "b"))
+    for name in ("thresholds.json", "MODEL_CARD.md"):
+        assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
+    assert (tmp_path / "a" / "model.npz").is_file()
+
+
+def test_train_classifier_bad_input(tmp_path):
+    with pytest.raises(CommandError, match="not found"):
+        call_command("train_classifier", "--data", str(tmp_path / "nowhere"))
+    bad = write_csv(tmp_path / "train.csv", ["text", "label"], [["hello", "nonsense"]])
+    with pytest.raises(CommandError, match="unknown label"):
+        call_command("train_classifier", "--data", str(bad), "--out", str(tmp_path / "out"))
+
+
+@pytest.mark.django_db
+def test_export_decisions(tmp_path, alice, bob, moderator, publish, only_rules):
+    p1, p2 = publish(alice, BENIGN), publish(alice, "something rude here")
+    services.decide_case(moderator, services.report(bob, post_id=p1.pk, category="hate").case, "approve")
+    services.decide_case(
+        moderator, services.report(bob, post_id=p2.pk, category="offensive").case, "remove", "rude"
+    )
+    out = tmp_path / "d.csv"
+    call_command("export_decisions", "--out", str(out))
+    rows = {r["text"]: r["label"] for r in csv.DictReader(out.open())}
+    assert rows == {BENIGN: "ok", "something rude here": "offensive"}
+    with pytest.raises(CommandError, match="--since"):
+        call_command("export_decisions", "--out", str(out), "--since", "yesterday")
