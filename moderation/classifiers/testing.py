@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from .base import Classifier, ClassifierUnavailable, Item, Result
@@ -22,5 +23,7 @@ class SlowClassifier(Classifier):
     categories = ("other",)
 
     def classify(self, items: list[Item]) -> list[Result]:
-        time.sleep(float(self.options.get("seconds", 1.0)))
+        time.sleep(
+            float(self.options.get("seconds", os.environ.get("HOLDFAST_MODERATION_SLOW_SECONDS", 1.0)))
+        )
         return [Result() for _ in items]

@@ -1,0 +1,300 @@
+"""A real Celery worker process against real Redis and the PostgreSQL test database.
+
+Skipped unless CELERY_BROKER_URL is set and the database is PostgreSQL (CI's second
+pass). Each test starts its own worker (with embedded beat for the sweeper) and kills
+it afterwards; the Redis-outage test runs a throwaway redis-server of its own.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+
+from microblog.posts import services as posts
+from microblog.posts.models import ModerationState, Post
+from moderation.models import AuditEntry, ClassifierScore, ModerationCase, Verdict
+
+from .conftest import BENIGN
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED_REDIS = "redis://127.0.0.1:6379/14"
+
+pytestmark = [
+    pytest.mark.queue,
+    pytest.mark.skipif(
+        not os.environ.get("CELERY_BROKER_URL"), reason="CELERY_BROKER_URL is not set: no broker"
+    ),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="a worker process needs PostgreSQL, not SQLite"
+    ),
+]
+
+
+def database_url() -> str:
+    s = connection.settings_dict
+    auth = quote(s["USER"] or "")
+    if s.get("PASSWORD"):
+        auth += ":" + quote(s["PASSWORD"])
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Worker:
+    def __init__(self, broker: str, tmp: Path, **env):
+        self.log = tmp / f"worker-{time.monotonic_ns()}.log"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "microblog.settings",
+            "SECRET_KEY": "queue-test-secret-key-0123456789-0123456789",
+            "DATABASE_URL": database_url(),
+            "CELERY_BROKER_URL": broker,
+            "HOLDFAST_MODERATION_SWEEP_AGE": "1",
+            "HOLDFAST_MODERATION_SWEEP_INTERVAL": "1",
+            "CONN_MAX_AGE": "0",
+            **env,
+        }
+        self.schedule = tmp / f"beat-{time.monotonic_ns()}"
+        self.proc = None
+
+    def start(self) -> "Worker":
+        celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
+        self.proc = subprocess.Popen(
+            [
+                celery,
+                "-A",
+                "microblog",
+                "worker",
+                "-Q",
+                "moderation,default",
+                "-c",
+                "2",
+                "-B",
+                "-s",
+                str(self.schedule),
+                "--loglevel",
+                "INFO",
+                "-n",
+                f"queue-test-{os.getpid()}@%h",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for(
+            lambda: "ready." in self.log.read_text() or self.proc.poll() is not None, 60, 0.2, "worker ready"
+        )
+        assert self.proc.poll() is None, self.log.read_text()[-3000:]
+        return self
+
+    def kill(self, sig=signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            with suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
+
+
+@pytest.fixture
+def workers(tmp_path):
+    started: list[Worker] = []
+
+    def start(broker: str = SHARED_REDIS, **env) -> Worker:
+        w = Worker(broker, tmp_path, **env).start()
+        started.append(w)
+        return w
+
+    yield start
+    for w in started:
+        w.stop()
+
+
+@contextmanager
+def publishing_to(url: str, settings):
+    """Make this test process publish to ``url`` for real (tests/settings.py makes tasks eager)."""
+    from microblog.celery import app
+
+    old = (app.conf.task_always_eager, app.conf.broker_url, settings.CELERY_BROKER_URL)
+
+    def reset():
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    app.conf.task_always_eager = False
+    app.conf.broker_url = url
+    settings.CELERY_BROKER_URL = url
+    reset()
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager, app.conf.broker_url, settings.CELERY_BROKER_URL = old
+        reset()
+
+
+def flush(url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
+def moderated(ids) -> int:
+    return Post.objects.filter(pk__in=ids).exclude(moderation_state=ModerationState.PENDING).count()
+
+
+def assert_decided_once(ids) -> None:
+    for pk in ids:
+        assert Verdict.objects.filter(post_id=pk).count() == 1, pk
+        assert (
+            AuditEntry.objects.filter(target_type="post", target_id=pk, action__startswith="auto_").count()
+            == 1
+        )
+        keys = list(ClassifierScore.objects.filter(post_id=pk).values_list("classifier", "category"))
+        assert keys and len(keys) == len(set(keys)), (pk, keys)
+
+
+@pytest.fixture
+def queue_db(transactional_db):
+    """Real commits, so on_commit fires and the worker sees the rows."""
+
+
+def test_post_gets_its_verdict_from_a_worker(queue_db, alice, workers, settings):
+    flush(SHARED_REDIS)
+    workers()
+    with publishing_to(SHARED_REDIS, settings):
+        first = posts.create_post(alice, text=BENIGN)
+        wait_for(lambda: moderated([first.pk]), 30, what="first verdict")
+        start = time.monotonic()
+        second = posts.create_post(alice, text="Baking bread this weekend, recipe in thread")
+        wait_for(lambda: moderated([second.pk]), 10, 0.02, what="second verdict")
+        took = time.monotonic() - start
+    assert Post.objects.get(pk=first.pk).moderation_state == ModerationState.ALLOWED
+    assert took < 3.0, f"commit → verdict took {took:.2f}s"
+    assert_decided_once([first.pk, second.pk])
+
+
+def test_failing_classifier_sends_posts_to_review(queue_db, alice, workers, settings):
+    flush(SHARED_REDIS)
+    workers(
+        HOLDFAST_MODERATION_CLASSIFIERS="moderation.classifiers.testing.FailingClassifier,"
+        "moderation.classifiers.textmodel.TextModelClassifier"
+    )
+    with publishing_to(SHARED_REDIS, settings):
+        ids = [posts.create_post(alice, text=f"{BENIGN} {w}").pk for w in ("one", "two", "three")]
+        wait_for(lambda: moderated(ids) == 3, 30, what="verdicts")
+    assert set(Post.objects.filter(pk__in=ids).values_list("moderation_state", flat=True)) == {
+        ModerationState.HELD
+    }
+    assert ModerationCase.objects.filter(post_id__in=ids, status="open").count() == 3
+    assert_decided_once(ids)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def throwaway_redis(port: int):
+    binary = shutil.which("redis-server")
+    if not binary:
+        pytest.skip("redis-server is not installed")
+    procs = []
+
+    def start():
+        p = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        procs.append(p)
+        import redis
+
+        wait_for(lambda: _ping(redis, port), 10, what="redis up")
+        return p
+
+    def stop():
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                p.wait(10)
+
+    try:
+        yield start, stop
+    finally:
+        stop()
+
+
+def _ping(redis, port):
+    try:
+        return redis.Redis(port=port, socket_connect_timeout=0.2).ping()
+    except Exception:
+        return False
+
+
+def test_posts_written_while_redis_is_down_are_moderated_after_restart(queue_db, alice, workers, settings):
+    port = 6390 if not _ping(__import__("redis"), 6390) else free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    with throwaway_redis(port) as (start, stop):
+        start()
+        workers(url)
+        with publishing_to(url, settings):
+            warm = posts.create_post(alice, text=BENIGN)
+            wait_for(lambda: moderated([warm.pk]), 30, what="warm-up verdict")
+            stop()
+            began = time.monotonic()
+            ids = [
+                posts.create_post(alice, text=f"Written while Redis was down, number {i}").pk
+                for i in range(20)
+            ]
+            assert time.monotonic() - began < 20, "posting must not block on a dead broker"
+            assert moderated(ids) == 0
+            start()
+            wait_for(lambda: moderated(ids) == 20, 90, 0.5, what="sweeper to moderate every post")
+    assert_decided_once(ids)
+
+
+def test_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(queue_db, alice, workers, settings):
+    flush(SHARED_REDIS)
+    slow = (
+        "moderation.classifiers.rules.RuleClassifier,moderation.classifiers.textmodel.TextModelClassifier,"
+        "moderation.classifiers.spam.SpamClassifier,moderation.classifiers.testing.SlowClassifier"
+    )
+    victim = workers(HOLDFAST_MODERATION_CLASSIFIERS=slow, HOLDFAST_MODERATION_SLOW_SECONDS="3")
+    with publishing_to(SHARED_REDIS, settings):
+        ids = [posts.create_post(alice, text=f"A perfectly ordinary post, number {i}").pk for i in range(30)]
+        wait_for(lambda: "moderation.moderate_posts" in victim.log.read_text(), 10, what="a batch to start")
+        time.sleep(1.0)  # inside the slow classifier, in the middle of the batch's transaction
+        victim.kill(signal.SIGKILL)
+        assert moderated(ids) < 30, "the kill should have interrupted a batch"
+        workers(HOLDFAST_MODERATION_CLASSIFIERS=slow, HOLDFAST_MODERATION_SLOW_SECONDS="0.2")
+        wait_for(lambda: moderated(ids) == 30, 90, 0.5, what="every post moderated after the kill")
+    assert_decided_once(ids)
