@@ -649,7 +649,7 @@ def appeal(author, case: ModerationCase, text: str) -> Appeal:
 @transaction.atomic
 def decide_appeal(moderator, item: Appeal, reverse: bool, reason: str = "") -> Appeal:
     require_moderator(moderator)
-    item = Appeal.objects.select_for_update().select_related("case", "case__post").get(pk=item.pk)
+    item = Appeal.objects.select_for_update(of=("self",)).select_related("case", "case__post").get(pk=item.pk)
     if item.status != AppealStatus.PENDING:
         raise ValidationError({"non_field_errors": ["This appeal is already decided."]})
     case = item.case
