@@ -137,7 +137,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 _redis_url = env.str("REDIS_URL", default="")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url}
+        {
+            "BACKEND": "microblog.cache.ResilientRedisCache",
+            "LOCATION": _redis_url,
+            # Short timeouts: a missing cache must cost milliseconds, not the request.
+            "OPTIONS": {"socket_connect_timeout": 0.3, "socket_timeout": 0.5},
+        }
         if _redis_url
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

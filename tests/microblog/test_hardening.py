@@ -95,3 +95,17 @@ def test_readyz_reports_each_dependency(client, db):
         "broker": "eager",
         "worker": "eager",
     }
+
+
+def test_cache_outage_fails_open(api_as, alice, settings):
+    """With the Redis cache unreachable, throttled endpoints still answer (rate limits pause)."""
+    settings.CACHES = {  # the settings fixture resets Django's cache handler
+        "default": {
+            "BACKEND": "microblog.cache.ResilientRedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    client = api_as(alice)
+    assert client.get("/api/v1/timelines/home").status_code == 200
+    assert client.post("/api/v1/posts", {"text": "cache down"}, format="json").status_code == 201

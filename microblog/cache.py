@@ -1,0 +1,59 @@
+"""A Redis cache that fails open: when Redis is down, reads miss and writes are dropped.
+
+The cache holds only what can be recomputed or forgiven (throttle counters, cached pages),
+so losing it for a while must never turn a request into a server error.
+"""
+
+import logging
+import time
+
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+_last_warning = 0.0
+
+
+def _warn(exc: Exception) -> None:
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning > 10:  # one line per ten seconds, not one per request
+        _last_warning = now
+        logger.warning("cache unavailable, continuing without it: %s", exc)
+
+
+def _fail_open(default_factory):
+    def decorate(method):
+        def wrapper(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except _UNAVAILABLE as exc:
+                _warn(exc)
+                return default_factory(*args, **kwargs)
+
+        wrapper.__name__ = method.__name__
+        return wrapper
+
+    return decorate
+
+
+class ResilientRedisCache(RedisCache):
+    get = _fail_open(lambda key, default=None, version=None: default)(RedisCache.get)
+    set = _fail_open(lambda *a, **k: None)(RedisCache.set)
+    add = _fail_open(lambda *a, **k: False)(RedisCache.add)
+    touch = _fail_open(lambda *a, **k: False)(RedisCache.touch)
+    delete = _fail_open(lambda *a, **k: False)(RedisCache.delete)
+    get_many = _fail_open(lambda *a, **k: {})(RedisCache.get_many)
+    set_many = _fail_open(lambda *a, **k: [])(RedisCache.set_many)
+    delete_many = _fail_open(lambda *a, **k: None)(RedisCache.delete_many)
+    has_key = _fail_open(lambda *a, **k: False)(RedisCache.has_key)
+    clear = _fail_open(lambda *a, **k: False)(RedisCache.clear)
+
+    def incr(self, key, delta=1, version=None):
+        try:
+            return super().incr(key, delta, version)
+        except _UNAVAILABLE as exc:
+            _warn(exc)
+            return delta
