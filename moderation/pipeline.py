@@ -1,8 +1,10 @@
 """Getting committed posts to the moderation queue, and back out with a verdict.
 
-On commit, a post's id is pushed onto a Redis list and a task carrying that id goes onto
-the ``moderation`` queue. A task decides its own ids plus up to ``BATCH_SIZE`` more
-drained from the list: one post per task when traffic is low, many when it is high.
+On commit, a post's id is pushed onto a Redis list. If the list was empty (or just
+crossed a multiple of ``BATCH_SIZE``) a task carrying that id goes onto the ``moderation``
+queue; otherwise a task is already on its way and will drain the id. A task decides its
+own ids plus up to ``BATCH_SIZE`` more drained from the list, and queues a follow-up task
+if ids are left: one post per task when traffic is low, many per task when it is high.
 Only ``pending`` posts are decided, under ``SELECT ... FOR UPDATE SKIP LOCKED``, in one
 transaction per batch, so a re-delivered or duplicated batch changes nothing twice.
 If the broker is down the post simply stays pending: the beat sweeper re-queues pending
@@ -56,7 +58,11 @@ def enqueue_posts(sender=None, post_ids=(), **kwargs) -> None:
         return
     try:
         if not _eager():
-            redis_client().rpush(LIST_KEY, *ids)
+            length = redis_client().rpush(LIST_KEY, *ids)
+            size = max(1, settings.HOLDFAST_MODERATION_BATCH_SIZE)
+            before = length - len(ids)
+            if before > 0 and before // size == length // size:
+                return  # a task is already queued for what is in the list; it drains these too
         moderate_posts.apply_async(args=[ids], queue="moderation")
     except Exception as exc:  # the broker is unreachable: the post is stored, moderation waits
         logger.warning("could not queue posts %s for moderation (the sweeper will): %s", ids, exc)
@@ -174,10 +180,24 @@ def moderate_batch(own_ids) -> int:
     own = [int(i) for i in own_ids]
     extra = drain(max(0, settings.HOLDFAST_MODERATION_BATCH_SIZE - len(own)))
     try:
-        return moderate(own + extra)
+        done = moderate(own + extra)
     except Exception:
         give_back(extra)
         raise
+    if extra and not _eager():
+        follow_up()
+    return done
+
+
+def follow_up() -> None:
+    """More ids waiting? Queue another task for them (the list has no task of its own)."""
+    from .tasks import moderate_posts
+
+    try:
+        if redis_client().llen(LIST_KEY):
+            moderate_posts.apply_async(args=[[]], queue="moderation")
+    except Exception as exc:  # the sweeper will find them
+        logger.warning("could not queue a follow-up moderation task: %s", exc)
 
 
 def sweep(age: float | None = None, limit: int = 20000) -> int:

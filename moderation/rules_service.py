@@ -96,7 +96,7 @@ def preview(
     data = _clean(kind, pattern, category, action)
     compiled = compile_rule(Rule(pk=0, **data))
     posts = list(
-        Post.objects.filter(deleted_at__isnull=True)
+        Post.objects.all()
         .exclude(text="")
         .select_related("author")
         .order_by("-id")[:limit]

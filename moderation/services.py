@@ -163,12 +163,16 @@ def _latency(post, now) -> float:
     return max(0.0, (now - (post.edited_at or post.created_at)).total_seconds())
 
 
+def removal_message(reason: str, case) -> str:
+    return f"Your post was removed: {reason}. You can appeal once at /moderation/appeal/{case.pk}/"
+
+
 def _notify_removed(post, case, reason: str) -> None:
     notify(
         recipient=post.author,
         kind="moderation",
         post=post,
-        message=f"Your post was removed: {reason}. You can appeal once at /moderation/appeal/{case.pk}/",
+        message=removal_message(reason, case),
     )
 
 
@@ -192,23 +196,109 @@ def restore_post(post: Post) -> None:
 
 
 def apply_automated(posts: list[Post], decisions: list, classifiers_label: str) -> dict[str, int]:
-    """Apply the classifiers' decisions to pending posts (locked by the caller).
+    """Apply the classifiers' decisions to pending posts (locked by the caller), in bulk.
 
-    Allowed posts are handled in bulk; held and removed ones get a case (and removal its
-    strike and notice). Posts that are no longer pending are skipped, so a re-delivered
-    batch changes nothing twice.
+    Allowed and held posts cost a few statements per batch; removals withdraw each post
+    and record a resolved case, a strike and a notice with an appeal link. The caller
+    only passes posts that are still pending, so a re-delivered batch changes nothing twice.
     """
+    from microblog.notifications.models import Notification
+
     now = timezone.now()
+    label = classifiers_label[:150]
     counts = {"allow": 0, "review": 0, "remove": 0}
-    allow_ids = [p.pk for p, d in zip(posts, decisions, strict=True) if d.action == "allow"]
-    if allow_ids:
-        Post.objects.filter(pk__in=allow_ids, moderation_state=ModerationState.PENDING).update(
-            moderation_state=ModerationState.ALLOWED
-        )
-    verdicts, entries = [], []
+    by_action: dict[str, list[tuple[Post, object]]] = {"allow": [], "review": [], "remove": []}
     for post, d in zip(posts, decisions, strict=True):
         counts[d.action] += 1
-        verdicts.append(
+        by_action[d.action].append((post, d))
+    states = {
+        "allow": ModerationState.ALLOWED,
+        "review": ModerationState.HELD,
+        "remove": ModerationState.REMOVED,
+    }
+    for action, pairs in by_action.items():
+        if pairs:
+            Post.objects.filter(
+                pk__in=[p.pk for p, _ in pairs], moderation_state=ModerationState.PENDING
+            ).update(moderation_state=states[action])
+    flagged = by_action["review"] + by_action["remove"]
+    existing = {}
+    if flagged:
+        existing = {
+            c.post_id: c
+            for c in ModerationCase.objects.select_for_update().filter(
+                post_id__in=[p.pk for p, _ in flagged], status__in=OPEN_STATUSES
+            )
+        }
+    new_cases, merged = [], []
+    for post, d in flagged:
+        removed = d.action == "remove"
+        fields = dict(
+            category=d.category,
+            priority=base_priority(d.category, d.score, post.author),
+            reasons=list(d.reasons),
+        )
+        case = existing.get(post.pk)
+        if case is None:
+            new_cases.append(
+                ModerationCase(
+                    post=post,
+                    account_id=post.author_id,
+                    automated=True,
+                    **fields,
+                    **(
+                        dict(
+                            status=CaseStatus.RESOLVED,
+                            outcome=Outcome.REMOVED,
+                            decided_at=now,
+                            decided_by_label=label,
+                            decision_reason=d.reason[:2000],
+                        )
+                        if removed
+                        else {}
+                    ),
+                )
+            )
+        else:  # reported before the classifiers finished: merge, and resolve if removed
+            case.reasons = [*case.reasons, *d.reasons]
+            case.priority = max(case.priority, fields["priority"])
+            if removed:
+                case.status, case.outcome, case.decided_at = CaseStatus.RESOLVED, Outcome.REMOVED, now
+                case.decided_by_label, case.decision_reason = label, d.reason[:2000]
+            case.save()
+            merged.append(case)
+    cases = {c.post_id: c for c in [*ModerationCase.objects.bulk_create(new_cases), *merged]}
+    notices, strikes, audits = [], [], []
+    for post, d in by_action["remove"]:
+        withdraw_post(post)
+        case = cases[post.pk]
+        notices.append(
+            Notification(
+                recipient_id=post.author_id,
+                kind="moderation",
+                post=post,
+                message=removal_message(d.reason, case),
+            )
+        )
+        strikes.append(Strike(account_id=post.author_id, case=case, reason=d.reason[:2000]))
+        audits.append(
+            AuditEntry(
+                actor=None,
+                actor_label=label,
+                action="strike",
+                target_type="account",
+                target_id=post.author_id,
+                reason=d.reason[:2000],
+                detail={"case": case.pk},
+            )
+        )
+        if case in merged:
+            _resolve_reports(case, "we removed it")
+    if notices:
+        Notification.objects.bulk_create(notices)
+        Strike.objects.bulk_create(strikes)
+    Verdict.objects.bulk_create(
+        [
             Verdict(
                 post=post,
                 action=d.action,
@@ -218,51 +308,31 @@ def apply_automated(posts: list[Post], decisions: list, classifiers_label: str) 
                 classifiers=classifiers_label[:300],
                 latency=_latency(post, now),
             )
-        )
-        entries.append(
-            AuditEntry(
-                actor=None,
-                actor_label=classifiers_label[:200],
-                action=f"auto_{d.action}",
-                target_type="post",
-                target_id=post.pk,
-                reason=d.reason[:2000],
-                detail={"category": d.category, "score": round(d.score, 4)},
-            )
-        )
-        if d.action == "review":
-            Post.objects.filter(pk=post.pk).update(moderation_state=ModerationState.HELD)
-            open_case_for(
-                account=post.author,
-                post=post,
-                category=d.category,
-                priority=base_priority(d.category, d.score, post.author),
-                reasons=d.reasons,
-                automated=True,
-            )
-        elif d.action == "remove":
-            remove_post(post)
-            case, _ = open_case_for(
-                account=post.author,
-                post=post,
-                category=d.category,
-                priority=base_priority(d.category, d.score, post.author),
-                reasons=d.reasons,
-                automated=True,
-            )
-            ModerationCase.objects.filter(pk=case.pk).update(
-                status=CaseStatus.RESOLVED,
-                outcome=Outcome.REMOVED,
-                decided_at=now,
-                decided_by_label=classifiers_label[:150],
-                decision_reason=d.reason[:2000],
-            )
-            case.refresh_from_db()
-            _notify_removed(post, case, d.reason)
-            _strike(post.author, case, d.reason, actor=None, actor_label=classifiers_label)
-            _resolve_reports(case, "removed")
-    Verdict.objects.bulk_create(verdicts)
-    AuditEntry.objects.bulk_create(entries)
+            for post, d in zip(posts, decisions, strict=True)
+        ]
+    )
+    AuditEntry.objects.bulk_create(
+        [
+            *[
+                AuditEntry(
+                    actor=None,
+                    actor_label=classifiers_label[:200],
+                    action=f"auto_{d.action}",
+                    target_type="post",
+                    target_id=post.pk,
+                    reason=d.reason[:2000],
+                    detail={"category": d.category, "score": round(d.score, 4)},
+                )
+                for post, d in zip(posts, decisions, strict=True)
+            ],
+            *audits,
+        ]
+    )
+    struck: dict[int, list[Post]] = {}
+    for post, _ in by_action["remove"]:
+        struck.setdefault(post.author_id, []).append(post)
+    for removed_posts in struck.values():
+        _escalate(removed_posts[-1].author, cases[removed_posts[-1].pk], new=len(removed_posts))
     return counts
 
 
@@ -398,12 +468,17 @@ def active_strikes(account) -> int:
 def _strike(account, case, reason: str, actor, actor_label: str = "") -> Strike:
     strike = Strike.objects.create(account=account, case=case, reason=reason[:2000])
     audit(actor, "strike", "account", account.pk, reason, {"case": case.pk}, actor_label=actor_label)
+    _escalate(account, case)
+    return strike
+
+
+def _escalate(account, case, new: int = 1) -> None:
+    """Apply the strike rule: when the active strikes reach a rule's count (``new`` strikes
+    were just added), take the most severe rule reached."""
     count = active_strikes(account)
-    rule = None
-    for candidate in sorted(settings.HOLDFAST_MODERATION_STRIKE_RULES, key=lambda r: r["strikes"]):
-        if count >= candidate["strikes"]:
-            rule = candidate
-    if rule and count in {r["strikes"] for r in settings.HOLDFAST_MODERATION_STRIKE_RULES}:
+    reached = [r for r in settings.HOLDFAST_MODERATION_STRIKE_RULES if count - new < r["strikes"] <= count]
+    if reached:
+        rule = max(reached, key=lambda r: r["strikes"])
         take_account_action(
             None,
             account,
@@ -413,7 +488,6 @@ def _strike(account, case, reason: str, actor, actor_label: str = "") -> Strike:
             case=case,
             automatic=True,
         )
-    return strike
 
 
 # Reports ------------------------------------------------------------------------------------

@@ -112,7 +112,7 @@ def test_account_action_form(alice, moderator, client_for):
     assert c.get("/moderation/accounts/nobody/").status_code == 404
 
 
-def test_rules_screen_bad_regex_and_preview(alice, publish, moderator, client_for):
+def test_rules_screen_bad_regex_and_preview(alice, publish, moderator, client_for, only_rules):
     publish(alice, "I love cheap watches")
     c = client_for(moderator)
     bad = c.post(

@@ -1,0 +1,259 @@
+"""Moderation throughput and latency through real Redis and Celery worker processes.
+
+A fresh PostgreSQL database, a real ``celery -A microblog worker -Q moderation`` (prefork,
+one process per core), a dedicated Redis database. Posts are enqueued exactly as the
+``posts_committed`` on-commit hook does (``moderation.pipeline.enqueue_posts``).
+
+1. Throughput: 20,000 pending posts, each enqueued on its own, then time until every one
+   has a verdict: posts classified per second, end to end.
+2. Latency: posts committed one by one at a steady 200/s (each its own INSERT + commit,
+   then the hook); p50/p95 from commit to verdict (``Verdict.latency``).
+3. Worker memory: peak RSS of the worker processes (main + children) while it runs.
+
+Texts are drawn from the labelled dev split (``--data``), by default 90 % ``ok`` posts and
+10 % violating ones, roughly what a live community sees; ``--flagged-share`` changes it.
+
+    python bench/moderation.py [--posts 20000] [--rate 200] [--seconds 30] [--concurrency 2]
+"""
+
+import argparse
+import csv
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB = os.environ.get("BENCH_DB", "holdfast_bench_moderation")
+BROKER = os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/13")
+PYTHON = sys.executable
+UNUSABLE = "!"  # an unusable password hash: bench accounts cannot log in
+
+
+def environment() -> dict:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "microblog.settings",
+        "DATABASE_URL": f"{PG}/{DB}",
+        "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CELERY_BROKER_URL": BROKER,
+        "HOLDFAST_MODERATION_SWEEP_AGE": "300",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def sh(*args: str, env: dict) -> None:
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"bench: {' '.join(args[:4])} failed:\n{done.stderr[-2000:]}")
+
+
+def fresh_database(env: dict) -> None:
+    sh("psql", f"{PG}/postgres", "-qc", f'DROP DATABASE IF EXISTS "{DB}"', env=env)
+    sh("psql", f"{PG}/postgres", "-qc", f'CREATE DATABASE "{DB}"', env=env)
+    sh(PYTHON, "manage.py", "migrate", "--noinput", "-v0", env=env)
+
+
+def rss_kb(pid: int) -> int:
+    """RSS of a process and all its children, in KiB."""
+    out = subprocess.run(["ps", "-o", "pid=,ppid=,rss=", "-e"], capture_output=True, text=True).stdout
+    rows = [tuple(map(int, line.split())) for line in out.splitlines() if line.strip()]
+    family, total, changed = {pid}, 0, True
+    while changed:
+        changed = False
+        for p, pp, _ in rows:
+            if pp in family and p not in family:
+                family.add(p)
+                changed = True
+    for p, _, rss in rows:
+        if p in family:
+            total += rss
+    return total
+
+
+def load_texts(path: Path, n: int, flagged_share: float, seed: int = 0) -> list[str]:
+    with path.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    ok = [r["text"] for r in rows if r["label"] == "ok"]
+    bad = [r["text"] for r in rows if r["label"] != "ok"]
+    rng = random.Random(seed)
+    return [rng.choice(bad) if rng.random() < flagged_share else rng.choice(ok) for _ in range(n)]
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else float("nan")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--posts", type=int, default=20000)
+    ap.add_argument("--rate", type=float, default=200.0)
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--concurrency", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--users", type=int, default=2000)
+    ap.add_argument("--flagged-share", type=float, default=0.10)
+    ap.add_argument("--data", default="/work/shared/data/moderation/dev.csv")
+    args = ap.parse_args()
+    data = Path(args.data)
+    if not data.is_file():
+        sys.exit(f"bench: labelled data not found: {data} (pass --data)")
+
+    env = environment()
+    os.environ.update(env)
+    print(f"bench: fresh database {DB}, broker {BROKER}")
+    fresh_database(env)
+    import redis
+
+    redis.Redis.from_url(BROKER).flushdb()
+
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from microblog.posts.models import ModerationState, Post
+    from moderation.models import Verdict
+    from moderation.pipeline import enqueue_posts
+
+    User = get_user_model()
+    joined = timezone.now() - timedelta(days=60)
+    User.objects.bulk_create(
+        [User(username=f"bench{i}", password=UNUSABLE, date_joined=joined) for i in range(args.users)]
+    )
+    authors = list(User.objects.values_list("pk", flat=True))
+    texts = load_texts(data, args.posts + int(args.rate * args.seconds) + 500, args.flagged_share)
+    text_iter = iter(texts)
+    rng = random.Random(1)
+
+    log = Path(tempfile.mkstemp(prefix="bench-worker-", suffix=".log")[1])
+    worker = subprocess.Popen(
+        [
+            str(Path(PYTHON).parent / "celery"),
+            "-A",
+            "microblog",
+            "worker",
+            "-Q",
+            "moderation",
+            "-c",
+            str(args.concurrency),
+            "--pool",
+            "prefork",
+            "--loglevel",
+            "WARNING",
+            "-n",
+            f"bench-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    peak_rss = 0
+
+    def pending(ids=None) -> int:
+        qs = Post.objects.filter(moderation_state=ModerationState.PENDING)
+        return qs.filter(pk__in=ids).count() if ids is not None else qs.count()
+
+    def wait_all(ids=None, timeout: float = 600.0) -> float:
+        nonlocal peak_rss
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            peak_rss = max(peak_rss, rss_kb(worker.pid))
+            if worker.poll() is not None:
+                sys.exit(f"bench: the worker died:\n{log.read_text()[-3000:]}")
+            if pending(ids) == 0:
+                return time.monotonic()
+            time.sleep(0.05)
+        sys.exit(f"bench: {pending(ids)} posts still pending after {timeout}s")
+
+    try:
+        # Warm-up: worker start, model load, first connections.
+        warm = Post.objects.bulk_create(
+            [Post(author_id=rng.choice(authors), text=next(text_iter)) for _ in range(200)]
+        )
+        for p in warm:
+            enqueue_posts(post_ids=[p.pk])
+        wait_all([p.pk for p in warm], timeout=120)
+        idle_rss = rss_kb(worker.pid)
+
+        # 1. Throughput.
+        created = Post.objects.bulk_create(
+            [Post(author_id=rng.choice(authors), text=next(text_iter)) for _ in range(args.posts)],
+            batch_size=2000,
+        )
+        ids = [p.pk for p in created]
+        t0 = time.monotonic()
+        for pk in ids:
+            enqueue_posts(post_ids=[pk])
+        published = time.monotonic() - t0
+        t1 = wait_all(ids)
+        throughput = len(ids) / (t1 - t0)
+        actions = dict.fromkeys(("allow", "review", "remove"), 0)
+        for action in Verdict.objects.filter(post_id__in=ids).values_list("action", flat=True):
+            actions[action] += 1
+
+        # 2. Latency at a steady rate, each post its own commit.
+        n = int(args.rate * args.seconds)
+        interval = 1.0 / args.rate
+        steady: list[int] = []
+        start = time.monotonic()
+        behind = 0
+        for i in range(n):
+            due = start + i * interval
+            now = time.monotonic()
+            if due > now:
+                time.sleep(due - now)
+            elif now - due > 0.05:
+                behind += 1
+            post = Post.objects.create(author_id=rng.choice(authors), text=next(text_iter))
+            enqueue_posts(post_ids=[post.pk])
+            steady.append(post.pk)
+            if i % 200 == 0:
+                peak_rss = max(peak_rss, rss_kb(worker.pid))
+        offered = n / (time.monotonic() - start)
+        wait_all(steady, timeout=120)
+        lat = list(Verdict.objects.filter(post_id__in=steady).values_list("latency", flat=True))
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+
+    print()
+    print(
+        f"Throughput: {len(ids)} posts, enqueue took {published:.1f}s, all decided after {t1 - t0:.1f}s "
+        f"→ {throughput:,.0f} posts/s end to end (worker concurrency {args.concurrency})"
+    )
+    print(
+        f"  verdicts: {actions['allow']} allow, {actions['review']} review, {actions['remove']} remove "
+        f"(flagged share of input {args.flagged_share:.0%})"
+    )
+    print(
+        f"Latency at a steady {args.rate:.0f} posts/s (offered {offered:.0f}/s, {n} posts, "
+        f"{behind} late sends): "
+        f"p50 {statistics.median(lat) * 1000:.0f} ms, p95 {percentile(lat, 0.95) * 1000:.0f} ms, "
+        f"max {max(lat) * 1000:.0f} ms (commit → verdict)"
+    )
+    print(
+        f"Worker memory (main + {args.concurrency} children): {idle_rss / 1024:.0f} MiB after warm-up, "
+        f"peak {peak_rss / 1024:.0f} MiB"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
