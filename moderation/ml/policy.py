@@ -1,0 +1,301 @@
+"""Three-way moderation policy (allow / review / remove) and its calibration.
+
+Each category has two thresholds on its score: ``review_at <= remove_at``.
+A post is removed if any category reaches its ``remove_at``; otherwise sent to a
+human if any category reaches its ``review_at``; otherwise allowed.  When several
+categories fire, the most severe one (violence > hate > offensive) decides.
+
+Calibration definitions (also written into the model card), over a labelled set:
+
+- *auto-decided*: action is ``allow`` or ``remove`` (no human involved).
+- *violence recall (end to end)*: share of violence posts that are **not**
+  auto-allowed, i.e. removed or sent to a human.  This assumes a human reviewer
+  catches a violence post shown to them; the only unrecoverable miss is an
+  automatic allow.
+- *violence recall among auto-decided*: among violence posts that were
+  auto-decided, the share that was removed (rather than allowed).  Taken alone it
+  can be gamed by sending every violence post to review, and the end-to-end recall
+  alone lets the machine be wrong on most violence it decides; we require both.
+- *removal precision*: share of auto-removed posts whose true label is not ``ok``
+  (removal of offensive/hate/violence is correct whatever category fired).
+- *error among auto-decided*: (auto-allowed posts with label != ok + auto-removed
+  posts labelled ok) / auto-decided posts.  Without a bound on it the optimiser would
+  simply allow all hate and offensive posts.
+
+The calibration maximises the auto-decided share subject to all constraints.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from . import CATEGORIES
+
+__all__ = [
+    "ALLOW",
+    "REMOVE",
+    "REVIEW",
+    "CalibrationTargets",
+    "Decision",
+    "Thresholds",
+    "calibrate",
+    "decide",
+    "decide_array",
+    "policy_metrics",
+    "removal_category_array",
+]
+
+ALLOW, REVIEW, REMOVE = "allow", "review", "remove"
+_CODES = {0: ALLOW, 1: REVIEW, 2: REMOVE}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    review_at: float
+    remove_at: float
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.review_at <= self.remove_at):
+            raise ValueError(f"need 0 <= review_at <= remove_at, got {self}")
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # allow | review | remove
+    category: str | None  # deciding category; None when allowed
+    score: float  # score of the deciding category (max score when allowed)
+    reason: str
+    # every category at or above its review_at, most severe first: a post removed as
+    # "hate" can still carry a "violence" flag worth showing to moderators.
+    flags: tuple[str, ...] = ()
+
+
+def decide(scores: Mapping[str, float], thresholds: Mapping[str, Thresholds]) -> Decision:
+    """Turn per-category scores into an action.  Boundaries are inclusive: a score
+    equal to ``remove_at`` removes, equal to ``review_at`` reviews."""
+    flags = tuple(c for c in CATEGORIES if float(scores.get(c, 0.0)) >= thresholds[c].review_at)
+    for cat in CATEGORIES:
+        t = thresholds[cat]
+        s = float(scores.get(cat, 0.0))
+        if s >= t.remove_at:
+            return Decision(REMOVE, cat, s, f"{cat} score {s:.3f} >= remove_at {t.remove_at:.3f}", flags)
+    for cat in CATEGORIES:
+        t = thresholds[cat]
+        s = float(scores.get(cat, 0.0))
+        if s >= t.review_at:
+            return Decision(REVIEW, cat, s, f"{cat} score {s:.3f} >= review_at {t.review_at:.3f}", flags)
+    top = max(CATEGORIES, key=lambda c: float(scores.get(c, 0.0)))
+    s = float(scores.get(top, 0.0))
+    return Decision(ALLOW, None, s, f"all scores below review thresholds (max {top} {s:.3f})")
+
+
+def decide_array(p: np.ndarray, review_at: np.ndarray, remove_at: np.ndarray) -> np.ndarray:
+    """Vectorised policy: (n, 3) scores -> action codes 0 allow, 1 review, 2 remove."""
+    remove = (p >= remove_at).any(axis=1)
+    review = (p >= review_at).any(axis=1)
+    return np.where(remove, 2, np.where(review, 1, 0)).astype(np.int8)
+
+
+def removal_category_array(p: np.ndarray, remove_at: np.ndarray) -> np.ndarray:
+    """Index (into CATEGORIES) of the category deciding each removal; -1 if not removed.
+    Mirrors ``decide``: the most severe category at or above its remove_at."""
+    hit = p >= remove_at
+    return np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+
+
+@dataclass(frozen=True)
+class CalibrationTargets:
+    violence_recall: float = 0.90  # end to end (not auto-allowed)
+    violence_auto_recall: float = 0.90  # removed / auto-decided, among violence posts
+    removal_precision: float = 0.80
+    # A removal shown as "violence" should be violence: each category's removals must be
+    # at least that severe this often, so reasons shown to users/moderators are honest.
+    category_removal_precision: float = 0.80
+    max_auto_error: float = 0.10
+
+
+_SEVERITY = {"ok": 0, "offensive": 1, "hate": 2, "violence": 3}
+
+
+def policy_metrics(
+    actions: np.ndarray, labels: Sequence[str] | np.ndarray, removal_categories: np.ndarray | None = None
+) -> dict[str, float]:
+    """Policy figures for action codes against true labels (see module docstring).
+    With ``removal_categories`` (from ``removal_category_array``) also the
+    per-category removal precision: removed posts whose label is at least as severe
+    as the category that removed them."""
+    y = np.asarray(labels)
+    n = len(y)
+    allow, review, remove = actions == 0, actions == 1, actions == 2
+    auto = allow | remove
+    flagged = y != "ok"
+    viol = y == "violence"
+    n_auto = int(auto.sum())
+    n_viol_auto = int((viol & auto).sum())
+    n_remove = int(remove.sum())
+    errors = int((allow & flagged).sum() + (remove & ~flagged).sum())
+    out = {
+        "n": n,
+        "share_allow": float(allow.mean()) if n else math.nan,
+        "share_review": float(review.mean()) if n else math.nan,
+        "share_remove": float(remove.mean()) if n else math.nan,
+        "share_auto": n_auto / n if n else math.nan,
+        "violence_recall": float((~allow[viol]).mean()) if viol.any() else math.nan,
+        "violence_auto_recall": (int((viol & remove).sum()) / n_viol_auto) if n_viol_auto else math.nan,
+        "violence_auto_precision": (int((viol & remove).sum()) / n_remove) if n_remove else math.nan,
+        "violence_auto_decided": n_viol_auto,
+        "violence_allowed": int((viol & allow).sum()),
+        "removal_precision": (int((remove & flagged).sum()) / n_remove) if n_remove else math.nan,
+        "auto_error": errors / n_auto if n_auto else math.nan,
+        "flag_recall": float((~allow[flagged]).mean()) if flagged.any() else math.nan,
+    }
+    if removal_categories is not None:
+        sev = np.array([_SEVERITY[v] for v in y.tolist()], dtype=np.int8)
+        for j, cat in enumerate(CATEGORIES):
+            mask = removal_categories == j
+            k = int(mask.sum())
+            out[f"removed_by_{cat}"] = k
+            out[f"removal_precision_{cat}"] = (
+                float((sev[mask] >= _SEVERITY[cat]).mean()) if k else math.nan)
+    return out
+
+
+def violation(m: Mapping[str, float], t: CalibrationTargets) -> float:
+    """Total shortfall against the targets; 0 means feasible."""
+
+    def short(value: float, bound: float, upper: bool = False) -> float:
+        # Undefined (no such posts) counts as satisfied: nothing was got wrong.
+        if math.isnan(value):
+            return 0.0
+        return max(0.0, value - bound) if upper else max(0.0, bound - value)
+
+    return (
+        short(m["violence_recall"], t.violence_recall)
+        + short(m["violence_auto_recall"], t.violence_auto_recall)
+        + short(m["removal_precision"], t.removal_precision)
+        + short(m["auto_error"], t.max_auto_error, upper=True)
+        + sum(short(m.get(f"removal_precision_{c}", math.nan), t.category_removal_precision)
+              for c in CATEGORIES)
+    )
+
+
+def calibrate(
+    p: np.ndarray,
+    labels: Sequence[str] | np.ndarray,
+    targets: CalibrationTargets | None = None,
+    grid_size: int = 60,
+    rounds: int = 8,
+) -> tuple[dict[str, Thresholds], dict[str, float]]:
+    """Choose per-category (review_at, remove_at) maximising the auto-decided share
+    subject to ``targets``.
+
+    Coordinate ascent over a quantile grid of each score.  Infeasible settings score
+    minus their constraint shortfall, so the search can walk into the feasible region;
+    because "allow" needs *all* scores below their review thresholds, single-coordinate
+    moves from "everything to humans" make no progress, hence several starting points
+    (including "allow everything").  Deterministic.  Returns the thresholds and the
+    policy metrics they reach on (p, labels)."""
+    targets = targets or CalibrationTargets()
+    y = np.asarray(labels)
+    k = p.shape[1]
+    never = 1.0 + 1e-9  # above any probability: this threshold never fires
+    grids = []
+    for j in range(k):
+        q = np.quantile(p[:, j], np.linspace(0.0, 1.0, grid_size))
+        grids.append(np.unique(np.concatenate([[0.0], q, [never]])))
+
+    objective = _Objective(p, y, targets)
+
+    starts = [(np.zeros(k), np.full(k, never)), (np.full(k, never), np.full(k, never))]
+    for qr, qm in ((0.5, 0.9), (0.7, 0.95), (0.3, 0.8)):
+        starts.append((np.array([np.quantile(p[:, j], qr) for j in range(k)]),
+                       np.array([np.quantile(p[:, j], qm) for j in range(k)])))
+    results = [_ascend(objective, grids, rv, rm, rounds) for rv, rm in starts]
+    _best, review, remove = max(results, key=lambda r: r[0])
+    thresholds = {
+        c: Thresholds(float(review[j]), float(remove[j])) for j, c in enumerate(CATEGORIES)
+    }
+    return thresholds, policy_metrics(decide_array(p, review, remove), y,
+                                      removal_category_array(p, remove))
+
+
+class _Objective:
+    """Fast feasibility-aware objective for the search: the same figures as
+    ``policy_metrics`` but with label masks precomputed (it is evaluated thousands of
+    times)."""
+
+    def __init__(self, p: np.ndarray, y: np.ndarray, targets: CalibrationTargets) -> None:
+        self.p, self.t, self.n = p, targets, len(y)
+        self.flagged = y != "ok"
+        self.viol = y == "violence"
+        self.n_viol = int(self.viol.sum())
+        sev = np.array([_SEVERITY[v] for v in y.tolist()], dtype=np.int8)
+        self.at_least = [sev >= _SEVERITY[c] for c in CATEGORIES]
+
+    def __call__(self, review_at: np.ndarray, remove_at: np.ndarray) -> float:
+        t = self.t
+        hit_rm = self.p >= remove_at
+        remove = hit_rm.any(axis=1)
+        allow = ~(self.p >= review_at).any(axis=1) & ~remove
+        n_auto = int(allow.sum() + remove.sum())
+        v = 0.0
+        if self.n_viol:
+            v_allow = int((allow & self.viol).sum())
+            v_remove = int((remove & self.viol).sum())
+            v += max(0.0, t.violence_recall - (1 - v_allow / self.n_viol))
+            if v_allow + v_remove:
+                v += max(0.0, t.violence_auto_recall - v_remove / (v_allow + v_remove))
+        n_rm = int(remove.sum())
+        if n_rm:
+            v += max(0.0, t.removal_precision - int((remove & self.flagged).sum()) / n_rm)
+            first = hit_rm.argmax(axis=1)
+            for j in range(self.p.shape[1]):
+                mask = remove & (first == j)
+                k = int(mask.sum())
+                if k:
+                    v += max(0.0, t.category_removal_precision - int((mask & self.at_least[j]).sum()) / k)
+        if n_auto:
+            err = int((allow & self.flagged).sum() + (remove & ~self.flagged).sum()) / n_auto
+            v += max(0.0, err - t.max_auto_error)
+        return n_auto / self.n if v == 0.0 else -v
+
+
+def _ascend(objective, grids, review, remove, rounds):  # type: ignore[no-untyped-def]
+    k = len(grids)
+    best = objective(review, remove)
+    for _ in range(rounds):
+        improved = False
+        for which in ("remove", "review"):
+            for j in range(k):
+                for v in grids[j]:
+                    rv, rm = review.copy(), remove.copy()
+                    if which == "review":
+                        rv[j] = v
+                        rm[j] = max(rm[j], v)
+                    else:
+                        rm[j] = v
+                        rv[j] = min(rv[j], v)
+                    score = objective(rv, rm)
+                    # strict improvement only: ties keep the earlier, more cautious setting
+                    if score > best + 1e-12:
+                        best, review, remove, improved = score, rv, rm, True
+        if not improved:
+            break
+    return best, review, remove
+
+
+def thresholds_to_json(thresholds: Mapping[str, Thresholds]) -> dict[str, dict[str, float]]:
+    return {c: asdict(t) for c, t in thresholds.items()}
+
+
+def thresholds_from_json(data: Mapping[str, Mapping[str, float]]) -> dict[str, Thresholds]:
+    return {c: Thresholds(float(data[c]["review_at"]), float(data[c]["remove_at"])) for c in CATEGORIES}
+
+
+def thresholds_arrays(thresholds: Mapping[str, Thresholds]) -> tuple[np.ndarray, np.ndarray]:
+    return (np.array([thresholds[c].review_at for c in CATEGORIES]),
+            np.array([thresholds[c].remove_at for c in CATEGORIES]))
