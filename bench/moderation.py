@@ -10,8 +10,8 @@ one process per core), a dedicated Redis database. Posts are enqueued exactly as
    then the hook); p50/p95 from commit to verdict (``Verdict.latency``).
 3. Worker memory: peak RSS of the worker processes (main + children) while it runs.
 
-Texts are drawn from the labelled dev split (``--data``), by default 90 % ``ok`` posts and
-10 % violating ones, roughly what a live community sees; ``--flagged-share`` changes it.
+Texts are distinct posts from the labelled splits (``--data``), by default 90 % ``ok`` posts
+and 10 % violating ones, roughly what a live community sees; ``--flagged-share`` changes it.
 
     python bench/moderation.py [--posts 20000] [--rate 200] [--seconds 30] [--concurrency 2]
 """
@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -78,13 +79,25 @@ def rss_kb(pid: int) -> int:
     return total
 
 
-def load_texts(path: Path, n: int, flagged_share: float, seed: int = 0) -> list[str]:
-    with path.open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    ok = [r["text"] for r in rows if r["label"] == "ok"]
-    bad = [r["text"] for r in rows if r["label"] != "ok"]
+def load_texts(data: Path, n: int, flagged_share: float, seed: int = 0) -> list[str]:
+    """Distinct texts (no repeats, so the flood heuristics stay quiet) from the labelled CSVs."""
+    files = sorted(data.glob("*.csv")) if data.is_dir() else [data]
+    ok, bad, seen = [], [], set()
+    for path in files:
+        with path.open(encoding="utf-8") as fh:
+            for r in csv.DictReader(fh):
+                if r["text"] not in seen:
+                    seen.add(r["text"])
+                    (ok if r["label"] == "ok" else bad).append(r["text"])
     rng = random.Random(seed)
-    return [rng.choice(bad) if rng.random() < flagged_share else rng.choice(ok) for _ in range(n)]
+    rng.shuffle(ok)
+    rng.shuffle(bad)
+    n_bad = min(len(bad), round(n * flagged_share))
+    if n - n_bad > len(ok):
+        sys.exit(f"bench: only {len(ok)} distinct ok texts for {n - n_bad} posts")
+    texts = ok[: n - n_bad] + bad[:n_bad]
+    rng.shuffle(texts)
+    return texts
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -100,10 +113,12 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--users", type=int, default=2000)
     ap.add_argument("--flagged-share", type=float, default=0.10)
-    ap.add_argument("--data", default="/work/shared/data/moderation/dev.csv")
+    ap.add_argument(
+        "--data", default="/work/shared/data/moderation", help="labelled CSV or a directory of them"
+    )
     args = ap.parse_args()
     data = Path(args.data)
-    if not data.is_file():
+    if not data.exists():
         sys.exit(f"bench: labelled data not found: {data} (pass --data)")
 
     env = environment()
@@ -205,24 +220,41 @@ def main() -> int:
         for action in Verdict.objects.filter(post_id__in=ids).values_list("action", flat=True):
             actions[action] += 1
 
-        # 2. Latency at a steady rate, each post its own commit.
+        # 2. Latency at a steady rate, each post its own commit, from a few producer threads.
         n = int(args.rate * args.seconds)
-        interval = 1.0 / args.rate
+        producers = 4
+        interval = producers / args.rate
         steady: list[int] = []
-        start = time.monotonic()
-        behind = 0
-        for i in range(n):
-            due = start + i * interval
-            now = time.monotonic()
-            if due > now:
-                time.sleep(due - now)
-            elif now - due > 0.05:
-                behind += 1
-            post = Post.objects.create(author_id=rng.choice(authors), text=next(text_iter))
-            enqueue_posts(post_ids=[post.pk])
-            steady.append(post.pk)
-            if i % 200 == 0:
-                peak_rss = max(peak_rss, rss_kb(worker.pid))
+        late = [0]
+        lock = threading.Lock()
+
+        def produce(k: int) -> None:
+            from django.db import connection
+
+            texts_k = texts_steady[k::producers]
+            begin = start + k / args.rate
+            for i, text in enumerate(texts_k):
+                due = begin + i * interval
+                now = time.monotonic()
+                if due > now:
+                    time.sleep(due - now)
+                elif now - due > 0.05:
+                    late[0] += 1
+                post = Post.objects.create(author_id=authors[(k + i * producers) % len(authors)], text=text)
+                enqueue_posts(post_ids=[post.pk])
+                with lock:
+                    steady.append(post.pk)
+            connection.close()
+
+        texts_steady = [next(text_iter) for _ in range(n)]
+        start = time.monotonic() + 0.1
+        threads = [threading.Thread(target=produce, args=(k,)) for k in range(producers)]
+        for t in threads:
+            t.start()
+        while any(t.is_alive() for t in threads):
+            peak_rss = max(peak_rss, rss_kb(worker.pid))
+            time.sleep(0.5)
+        behind = late[0]
         offered = n / (time.monotonic() - start)
         wait_all(steady, timeout=120)
         lat = list(Verdict.objects.filter(post_id__in=steady).values_list("latency", flat=True))

@@ -24,7 +24,7 @@ from django.utils import timezone
 from microblog.posts.models import ModerationState, Post
 from moderation.ml.normalise import normalise
 
-from . import policy, services
+from . import fastinsert, policy, services
 from .classifiers.base import ClassifierUnavailable, Item, enabled_classifiers, run_classifier
 
 logger = logging.getLogger(__name__)
@@ -101,34 +101,21 @@ def classify(items: list[Item], classifiers=None) -> list[list]:
     return per_item
 
 
-def score_rows(post, outputs) -> list:
-    from .models import ClassifierScore
+SCORE_FIELDS = ("post_id", "classifier", "version", "category", "score", "detail", "created_at")
 
+
+def score_rows(post, outputs, now) -> list[tuple]:
+    """ClassifierScore rows (SCORE_FIELDS order) for one post: every score, and errors."""
     rows = []
     for classifier, result in outputs:
+        name, version = classifier.name[:100], str(classifier.version)[:100]
         if isinstance(result, Exception):
-            rows.append(
-                ClassifierScore(
-                    post=post,
-                    classifier=classifier.name,
-                    version=str(classifier.version)[:100],
-                    category="error",
-                    score=0.0,
-                    detail={"error": str(result)[:500]},
-                )
-            )
+            rows.append((post.pk, name, version, "error", 0.0, {"error": str(result)[:500]}, now))
             continue
         for cat, score in result.scores.items():
             detail = result.detail.get(cat)
             rows.append(
-                ClassifierScore(
-                    post=post,
-                    classifier=classifier.name,
-                    version=str(classifier.version)[:100],
-                    category=cat,
-                    score=float(score),
-                    detail={"matched": detail} if detail else {},
-                )
+                (post.pk, name, version, cat, float(score), {"matched": detail} if detail else {}, now)
             )
     return rows
 
@@ -166,10 +153,11 @@ def moderate(post_ids) -> int:
         decisions = [
             policy.decide(out, limited=p.author_id in limited) for p, out in zip(posts, outputs, strict=True)
         ]
+        now = timezone.now()
         rows = []
         for post, out in zip(posts, outputs, strict=True):
-            rows.extend(score_rows(post, out))
-        ClassifierScore.objects.bulk_create(rows)
+            rows.extend(score_rows(post, out, now))
+        fastinsert.insert_rows(ClassifierScore, SCORE_FIELDS, rows)
         label = ",".join(c.label for c in classifiers) or "no classifiers"
         services.apply_automated(posts, decisions, label)
     return len(posts)

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -24,6 +24,7 @@ from microblog.notifications.services import notify
 from microblog.posts.models import FeedEntry, ModerationState, Post
 from microblog.posts.services import _fan_out, withdraw_post
 
+from . import fastinsert
 from .models import (
     OPEN_STATUSES,
     AccountAction,
@@ -176,6 +177,43 @@ def _notify_removed(post, case, reason: str) -> None:
     )
 
 
+def withdraw_many(posts: list[Post]) -> None:
+    """``withdraw_post`` for a batch of freshly classified posts, in a few statements.
+
+    Posts that already have reposts or replies pointing at them (possible in
+    post-moderation mode) go through ``withdraw_post`` one by one, which handles those.
+    """
+    if not posts:
+        return
+    ids = [p.pk for p in posts]
+    busy = set(
+        Post.objects.filter(repost_of_id__in=ids, deleted_at__isnull=True).values_list(
+            "repost_of_id", flat=True
+        )
+    )
+    for post in posts:
+        if post.pk in busy:
+            withdraw_post(post)
+    simple = [p for p in posts if p.pk not in busy]
+    if not simple:
+        return
+    simple_ids = [p.pk for p in simple]
+    live = set(Post.objects.filter(pk__in=simple_ids, deleted_at__isnull=True).values_list("pk", flat=True))
+    simple = [p for p in simple if p.pk in live]
+    Post.objects.filter(pk__in=[p.pk for p in simple]).update(deleted_at=timezone.now())
+    per_author: dict[int, int] = {}
+    per_parent: dict[int, int] = {}
+    for p in simple:
+        per_author[p.author_id] = per_author.get(p.author_id, 0) + 1
+        if p.in_reply_to_id:
+            per_parent[p.in_reply_to_id] = per_parent.get(p.in_reply_to_id, 0) + 1
+    for author_id, n in per_author.items():
+        User.objects.filter(pk=author_id, posts_count__gte=n).update(posts_count=F("posts_count") - n)
+    for parent_id, n in per_parent.items():
+        Post.objects.filter(pk=parent_id, replies_count__gte=n).update(replies_count=F("replies_count") - n)
+    FeedEntry.objects.filter(post_id__in=[p.pk for p in simple]).delete()
+
+
 def remove_post(post: Post) -> None:
     Post.objects.filter(pk=post.pk).update(moderation_state=ModerationState.REMOVED)
     withdraw_post(post)
@@ -269,8 +307,8 @@ def apply_automated(posts: list[Post], decisions: list, classifiers_label: str) 
             merged.append(case)
     cases = {c.post_id: c for c in [*ModerationCase.objects.bulk_create(new_cases), *merged]}
     notices, strikes, audits = [], [], []
+    withdraw_many([p for p, _ in by_action["remove"]])
     for post, d in by_action["remove"]:
-        withdraw_post(post)
         case = cases[post.pk]
         notices.append(
             Notification(
@@ -297,7 +335,8 @@ def apply_automated(posts: list[Post], decisions: list, classifiers_label: str) 
     if notices:
         Notification.objects.bulk_create(notices)
         Strike.objects.bulk_create(strikes)
-    Verdict.objects.bulk_create(
+    fastinsert.insert(
+        Verdict,
         [
             Verdict(
                 post=post,
@@ -309,9 +348,10 @@ def apply_automated(posts: list[Post], decisions: list, classifiers_label: str) 
                 latency=_latency(post, now),
             )
             for post, d in zip(posts, decisions, strict=True)
-        ]
+        ],
     )
-    AuditEntry.objects.bulk_create(
+    fastinsert.insert(
+        AuditEntry,
         [
             *[
                 AuditEntry(
@@ -326,13 +366,20 @@ def apply_automated(posts: list[Post], decisions: list, classifiers_label: str) 
                 for post, d in zip(posts, decisions, strict=True)
             ],
             *audits,
-        ]
+        ],
     )
     struck: dict[int, list[Post]] = {}
     for post, _ in by_action["remove"]:
         struck.setdefault(post.author_id, []).append(post)
-    for removed_posts in struck.values():
-        _escalate(removed_posts[-1].author, cases[removed_posts[-1].pk], new=len(removed_posts))
+    if struck:
+        totals = strike_counts(struck)
+        for author_id, removed_posts in struck.items():
+            _escalate(
+                removed_posts[-1].author,
+                cases[removed_posts[-1].pk],
+                new=len(removed_posts),
+                count=totals.get(author_id, 0),
+            )
     return counts
 
 
@@ -460,6 +507,22 @@ def expire_account_actions() -> int:
     return n
 
 
+def _strike_window():
+    return timezone.now() - timedelta(days=settings.HOLDFAST_MODERATION_STRIKE_EXPIRY_DAYS)
+
+
+def strike_counts(account_ids) -> dict[int, int]:
+    rows = (
+        Strike.objects.filter(
+            account_id__in=list(account_ids), cleared_at__isnull=True, created_at__gte=_strike_window()
+        )
+        .values("account_id")
+        .annotate(n=Count("id"))
+        .values_list("account_id", "n")
+    )
+    return dict(rows)
+
+
 def active_strikes(account) -> int:
     since = timezone.now() - timedelta(days=settings.HOLDFAST_MODERATION_STRIKE_EXPIRY_DAYS)
     return Strike.objects.filter(account=account, cleared_at__isnull=True, created_at__gte=since).count()
@@ -472,10 +535,10 @@ def _strike(account, case, reason: str, actor, actor_label: str = "") -> Strike:
     return strike
 
 
-def _escalate(account, case, new: int = 1) -> None:
+def _escalate(account, case, new: int = 1, count: int | None = None) -> None:
     """Apply the strike rule: when the active strikes reach a rule's count (``new`` strikes
     were just added), take the most severe rule reached."""
-    count = active_strikes(account)
+    count = active_strikes(account) if count is None else count
     reached = [r for r in settings.HOLDFAST_MODERATION_STRIKE_RULES if count - new < r["strikes"] <= count]
     if reached:
         rule = max(reached, key=lambda r: r["strikes"])
