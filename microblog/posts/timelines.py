@@ -7,7 +7,7 @@ OFFSET, so page 500 costs what page 1 costs.
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Value, prefetch_related_objects
 from django.http import Http404
 
 from microblog.accounts.models import Block, Follow, Mute
@@ -35,14 +35,17 @@ def _authenticated(viewer) -> bool:
 
 
 def hidden_author_ids(viewer, include_mutes: bool) -> list[int]:
-    """Accounts the viewer must not see: blocked either way, and muted where asked."""
+    """Accounts the viewer must not see: blocked either way, and muted where asked. One query."""
     if not _authenticated(viewer):
         return []
-    rows = Block.objects.filter(Q(blocker=viewer) | Q(blocked=viewer)).values_list("blocker_id", "blocked_id")
-    ids = {a if b == viewer.pk else b for a, b in rows}
+    hidden = (
+        Block.objects.filter(blocker=viewer)
+        .values_list("blocked_id")
+        .union(Block.objects.filter(blocked=viewer).values_list("blocker_id"))
+    )
     if include_mutes:
-        ids.update(Mute.objects.filter(muter=viewer).values_list("muted_id", flat=True))
-    return list(ids)
+        hidden = hidden.union(Mute.objects.filter(muter=viewer).values_list("muted_id"))
+    return [row[0] for row in hidden]
 
 
 def visible_posts(viewer, *, include_mutes: bool = False, qs: QuerySet | None = None) -> QuerySet:
@@ -69,10 +72,15 @@ def visible_posts(viewer, *, include_mutes: bool = False, qs: QuerySet | None = 
 
 
 def with_related(qs: QuerySet) -> QuerySet:
-    attachments = Attachment.objects.order_by("id")
-    return qs.select_related("author", "repost_of__author", "in_reply_to__author").prefetch_related(
-        Prefetch("attachments", queryset=attachments),
-        Prefetch("repost_of__attachments", queryset=attachments),
+    return qs.select_related("author", "repost_of__author", "in_reply_to__author")
+
+
+def attach_media(posts: list[Post]) -> None:
+    """Load the attachments of shown posts and of the originals they repost, in one query."""
+    shown = {p.pk: p for p in posts}
+    shown.update({p.repost_of.pk: p.repost_of for p in posts if p.repost_of_id})
+    prefetch_related_objects(
+        list(shown.values()), Prefetch("attachments", queryset=Attachment.objects.order_by("id"))
     )
 
 
@@ -80,6 +88,7 @@ def paginate(qs: QuerySet, viewer, before: int | None, limit: int) -> Page:
     if before is not None:
         qs = qs.filter(id__lt=before)
     items = list(with_related(qs.order_by("-id"))[: limit + 1])
+    attach_media(items)
     next_cursor = None
     if len(items) > limit:
         items = items[:limit]
@@ -90,18 +99,17 @@ def paginate(qs: QuerySet, viewer, before: int | None, limit: int) -> Page:
 
 
 def annotate_viewer_state(page: Page, viewer) -> None:
-    """Which of the shown posts the viewer liked or reposted: two queries per page."""
+    """Which of the shown posts the viewer liked or reposted, in one query."""
     if not _authenticated(viewer) or not page.items:
         return
-    shown_ids = [post.repost_of_id or post.pk for post in page.items]
-    page.liked_ids = set(
-        Like.objects.filter(user=viewer, post_id__in=shown_ids).values_list("post_id", flat=True)
-    )
-    page.reposted_ids = set(
-        Post.objects.filter(author=viewer, repost_of_id__in=shown_ids, deleted_at__isnull=True).values_list(
-            "repost_of_id", flat=True
-        )
-    )
+    shown_ids = list({post.repost_of_id or post.pk for post in page.items})
+    likes = Like.objects.filter(user=viewer, post_id__in=shown_ids).annotate(kind=Value("like"))
+    reposts = Post.objects.filter(
+        author=viewer, repost_of_id__in=shown_ids, deleted_at__isnull=True
+    ).annotate(kind=Value("repost"))
+    rows = likes.values_list("kind", "post_id").union(reposts.values_list("kind", "repost_of_id"), all=True)
+    for kind, post_id in rows:
+        (page.liked_ids if kind == "like" else page.reposted_ids).add(post_id)
 
 
 def home(viewer, before: int | None = None, limit: int = 20) -> Page:
@@ -163,6 +171,7 @@ def get_visible_post(viewer, post_id) -> Post:
     post = with_related(visible_posts(viewer)).filter(pk=post_id).first()
     if post is None:
         raise Http404("No such post.")
+    attach_media([post])
     return post
 
 
@@ -186,6 +195,7 @@ def thread(viewer, post_id, max_posts: int = 500) -> Thread:
             visible_posts(viewer, include_mutes=False).filter(Q(thread_root_id=root_id) | Q(pk=root_id))
         ).order_by("id")[:max_posts]
     }
+    attach_media(list(members.values()))
     ancestors: list[Post] = []
     cursor = focus.in_reply_to_id
     while cursor and cursor in members and len(ancestors) < 100:

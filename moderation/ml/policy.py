@@ -116,6 +116,9 @@ class CalibrationTargets:
     # at least that severe this often, so reasons shown to users/moderators are honest.
     category_removal_precision: float = 0.80
     max_auto_error: float = 0.10
+    # Most posts on a real timeline are fine: removing even a few percent of them silences
+    # far more people than the rare violating post. Cap the share of "ok" posts removed.
+    max_ok_removal: float = 0.01
 
 
 _SEVERITY = {"ok": 0, "offensive": 1, "hate": 2, "violence": 3}
@@ -152,6 +155,8 @@ def policy_metrics(
         "removal_precision": (int((remove & flagged).sum()) / n_remove) if n_remove else math.nan,
         "auto_error": errors / n_auto if n_auto else math.nan,
         "flag_recall": float((~allow[flagged]).mean()) if flagged.any() else math.nan,
+        "ok_removed": float(remove[~flagged].mean()) if (~flagged).any() else math.nan,
+        "ok_reviewed": float(review[~flagged].mean()) if (~flagged).any() else math.nan,
     }
     if removal_categories is not None:
         sev = np.array([_SEVERITY[v] for v in y.tolist()], dtype=np.int8)
@@ -178,6 +183,7 @@ def violation(m: Mapping[str, float], t: CalibrationTargets) -> float:
         + short(m["violence_auto_recall"], t.violence_auto_recall)
         + short(m["removal_precision"], t.removal_precision)
         + short(m["auto_error"], t.max_auto_error, upper=True)
+        + short(m["ok_removed"], t.max_ok_removal, upper=True)
         + sum(short(m.get(f"removal_precision_{c}", math.nan), t.category_removal_precision)
               for c in CATEGORIES)
     )
@@ -231,6 +237,7 @@ class _Objective:
     def __init__(self, p: np.ndarray, y: np.ndarray, targets: CalibrationTargets) -> None:
         self.p, self.t, self.n = p, targets, len(y)
         self.flagged = y != "ok"
+        self.n_ok = int((~self.flagged).sum())
         self.viol = y == "violence"
         self.n_viol = int(self.viol.sum())
         sev = np.array([_SEVERITY[v] for v in y.tolist()], dtype=np.int8)
@@ -261,6 +268,8 @@ class _Objective:
         if n_auto:
             err = int((allow & self.flagged).sum() + (remove & ~self.flagged).sum()) / n_auto
             v += max(0.0, err - t.max_auto_error)
+        if self.n_ok:
+            v += max(0.0, int((remove & ~self.flagged).sum()) / self.n_ok - t.max_ok_removal)
         return n_auto / self.n if v == 0.0 else -v
 
 

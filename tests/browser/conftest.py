@@ -27,3 +27,9 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run",
         ],
     }
+
+
+@pytest.fixture(autouse=True)
+def rules_only_moderation(settings):
+    """The walk-through is about the site; tests/moderation covers the classifiers."""
+    settings.HOLDFAST_MODERATION_CLASSIFIERS = ["moderation.classifiers.rules.RuleClassifier"]
