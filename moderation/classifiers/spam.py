@@ -15,12 +15,13 @@ from django.utils import timezone
 from .base import Classifier, Item, Result
 from .rules import link_domains
 
-_NOISE_RE = re.compile(r"(?:https?://|www\.)\S+|@\w+|\d+|[^\w\s]")
+_NOISE_RE = re.compile(r"(?:https?://|www\.)\S+|@\w+|[^\w\s]")
 _WS_RE = re.compile(r"\s+")
 
 
 def fingerprint(normalised: str) -> str:
-    """Near-duplicate key: links, mentions, digits and punctuation dropped."""
+    """Near-duplicate key: case, links, mentions, punctuation and spacing ignored (digits
+    kept: "match 1" and "match 2" are different posts)."""
     core = _WS_RE.sub(" ", _NOISE_RE.sub(" ", normalised)).strip()
     return hashlib.blake2b(core.encode(), digest_size=16).hexdigest() if len(core) >= 8 else ""
 

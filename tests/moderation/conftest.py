@@ -4,10 +4,18 @@ from django.test import Client
 
 from moderation.classifiers import base as classifier_base
 
+DEFAULT_CLASSIFIERS = (
+    "moderation.classifiers.rules.RuleClassifier",
+    "moderation.classifiers.textmodel.TextModelClassifier",
+    "moderation.classifiers.spam.SpamClassifier",
+)
+
 
 @pytest.fixture(autouse=True)
-def _fresh_classifiers():
-    """Classifier instances and circuit breakers are per process: reset them per test."""
+def _fresh_classifiers(settings):
+    """Every default classifier (whatever the rest of the suite pins), with fresh instances
+    and circuit breakers (they are per process)."""
+    settings.HOLDFAST_MODERATION_CLASSIFIERS = list(DEFAULT_CLASSIFIERS)
     classifier_base._instances.clear()
     classifier_base._breakers.clear()
     yield
