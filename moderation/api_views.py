@@ -89,15 +89,16 @@ class QueueView(ModeratorView):
         ],
         responses=s.CasePageSerializer,
         tags=TAG,
-        summary="The review queue, highest priority first",
+        summary="The review queue: severity, score, reach and reports, then time waiting",
     )
     def get(self, request: Request) -> Response:
         limit = _int(request, "limit", 50, 1, 200)
-        qs = services.queue(
+        cases = services.ranked_queue(
             status=request.query_params.get("status", "open"),
             category=request.query_params.get("category", ""),
+            limit=limit,
         )
-        return Response({"results": s.CaseSerializer(qs[:limit], many=True).data})
+        return Response({"results": s.CaseSerializer(cases, many=True).data})
 
 
 class CaseView(ModeratorView):

@@ -95,12 +95,7 @@ def preview(
     require_moderator(moderator)
     data = _clean(kind, pattern, category, action)
     compiled = compile_rule(Rule(pk=0, **data))
-    posts = list(
-        Post.objects.all()
-        .exclude(text="")
-        .select_related("author")
-        .order_by("-id")[:limit]
-    )
+    posts = list(Post.objects.all().exclude(text="").select_related("author").order_by("-id")[:limit])
     matches = []
     for post in posts:
         result = match_rules([compiled], Item(post.pk, post.text, normalise(post.text)))

@@ -157,6 +157,27 @@ def queue(status: str = "open", category: str = "", limit: int = 50, before: int
     return qs.order_by("-priority", "created_at", "id")
 
 
+AGE_WEIGHT = 2.0  # priority points per hour waiting, up to a day
+AGE_CAP_HOURS = 24.0
+
+
+def rank(case, now=None) -> float:
+    """Severity, score, reach and reports (in ``priority``) plus time waiting."""
+    now = now or timezone.now()
+    hours = min(AGE_CAP_HOURS, max(0.0, (now - case.created_at).total_seconds() / 3600))
+    return case.priority + AGE_WEIGHT * hours
+
+
+def ranked_queue(status: str = "open", category: str = "", limit: int = 50) -> list[ModerationCase]:
+    """The queue in review order: ``rank`` descending, oldest first among equals."""
+    now = timezone.now()
+    # Waiting can add at most AGE_WEIGHT * AGE_CAP_HOURS, so the top ``limit`` by rank are
+    # among the cases whose priority is within that of the limit-th highest.
+    candidates = list(queue(status, category)[: max(limit * 5, 200)])
+    candidates.sort(key=lambda c: (-rank(c, now), c.created_at, c.pk))
+    return candidates[:limit]
+
+
 # Automated verdicts (called by the pipeline) -----------------------------------------------
 
 

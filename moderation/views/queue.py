@@ -18,7 +18,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "open")
     category = request.GET.get("category", "")
     try:
-        cases = list(services.queue(status=status, category=category)[:PAGE])
+        cases = services.ranked_queue(status=status, category=category, limit=PAGE)
     except ValidationError as exc:
         return render(
             request,

@@ -131,6 +131,10 @@ def test_queue_ranks_by_severity_reach_and_age(make_user, publish, bob, only_rul
     services.report(bob, post_id=p3.pk, category="violence")
     order = [c.post_id for c in services.queue()]
     assert order == [p3.pk, p2.pk, p1.pk]
+    assert [c.post_id for c in services.ranked_queue()] == order
+    # a case waiting half a day overtakes a slightly more urgent fresh one
+    ModerationCase.objects.filter(post=p1).update(created_at=timezone.now() - timedelta(hours=12))
+    assert [c.post_id for c in services.ranked_queue()][:2] == [p3.pk, p1.pk]
 
 
 def test_account_actions(alice, moderator, client_for):
