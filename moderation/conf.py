@@ -27,7 +27,7 @@ HOLDFAST_MODERATION_CLASSIFIER_OPTIONS: dict = {
     },
 }
 # Posts per task at most when traffic is high (one per task when it is low).
-HOLDFAST_MODERATION_BATCH_SIZE = env.int("HOLDFAST_MODERATION_BATCH_SIZE", default=200)
+HOLDFAST_MODERATION_BATCH_SIZE = env.int("HOLDFAST_MODERATION_BATCH_SIZE", default=500)
 # The sweeper re-queues posts still pending after this many seconds.
 HOLDFAST_MODERATION_SWEEP_AGE = env.float("HOLDFAST_MODERATION_SWEEP_AGE", default=30.0)
 HOLDFAST_MODERATION_SWEEP_INTERVAL = env.float("HOLDFAST_MODERATION_SWEEP_INTERVAL", default=15.0)
