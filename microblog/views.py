@@ -30,7 +30,7 @@ def broker_state() -> str:
     from microblog.celery import app
 
     try:
-        with app.connection_for_write() as conn:
+        with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return "ok"
     except Exception as exc:  # any transport error means "not reachable"

@@ -85,7 +85,8 @@ def test_metrics_are_protected(client, db, settings, alice, publish):
     assert "django_http_requests_total_by_method_total" in body
 
 
-def test_readyz_reports_each_dependency(client, db):
+def test_readyz_reports_each_dependency(client, db, settings):
+    settings.CELERY_BROKER_URL = ""  # the embedded default: tasks run in-process
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {
@@ -109,3 +110,11 @@ def test_cache_outage_fails_open(api_as, alice, settings):
     client = api_as(alice)
     assert client.get("/api/v1/timelines/home").status_code == 200
     assert client.post("/api/v1/posts", {"text": "cache down"}, format="json").status_code == 201
+
+
+def test_readyz_is_not_ready_without_a_broker(client, db, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["database"] == "ok" and body["broker"].startswith("unavailable")
