@@ -40,7 +40,9 @@ def clean_post_text(text: str, *, allow_empty: bool = False, field_name: str = "
     """Normalise line endings and strip; raise ValidationError for empty, long or control text."""
     if not isinstance(text, str):
         raise ValidationError({field_name: "Text must be a string."})
-    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # Trailing blanks on a line and runs of empty lines carry nothing a reader can see.
+    text = "\n".join(line.rstrip() for line in text.split("\n")).strip()
     text = _BLANK_LINES.sub("\n\n", text)
     max_length = settings.HOLDFAST_POST_MAX_LENGTH
     if not text and not allow_empty:

@@ -7,12 +7,13 @@ OFFSET, so page 500 costs what page 1 costs.
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Value, prefetch_related_objects
 from django.http import Http404
 
 from microblog.accounts.models import Block, Follow, Mute
 
-from .models import Attachment, Like, ModerationState, Post, Visibility
+from .models import Attachment, FeedEntry, Like, ModerationState, Post, Visibility
 
 
 @dataclass
@@ -129,7 +130,7 @@ def home(viewer, before: int | None = None, limit: int = 20) -> Page:
         )
         return qs.exclude(repost_of__author_id__in=hidden) if hidden else qs
 
-    page = paginate(restrict(Post.objects.filter(feed_entries__owner=viewer)), viewer, before, limit)
+    page = _feed_page(viewer, before, limit, states, hidden)
     if page.next_cursor is not None:
         return page
     oldest = page.items[-1].pk if page.items else before
@@ -144,6 +145,50 @@ def home(viewer, before: int | None = None, limit: int = 20) -> Page:
     merged = Page(items=[*page.items, *rest.items], next_cursor=rest.next_cursor)
     annotate_viewer_state(merged, viewer)
     return merged
+
+
+def _feed_page(viewer, before: int | None, limit: int, states: list[str], hidden: list[int]) -> Page:
+    """One page of the materialised feed.
+
+    The feed query is written in SQL because it is the hottest query of the site: building
+    it through the ORM cost more CPU than PostgreSQL spends answering it. The same rules as
+    ``restrict`` in ``home`` apply.
+    """
+    feed, post, user = FeedEntry._meta.db_table, Post._meta.db_table, viewer._meta.db_table
+
+    def placeholders(values) -> str:
+        return ", ".join(["%s"] * len(values))
+
+    sql = [
+        f"SELECT f.post_id FROM {feed} f JOIN {post} p ON p.id = f.post_id "  # noqa: S608 - model tables
+        f"JOIN {user} a ON a.id = p.author_id LEFT JOIN {post} o ON o.id = p.repost_of_id "
+        "WHERE f.owner_id = %s AND p.deleted_at IS NULL AND a.is_active = %s "
+        f"AND (p.author_id = %s OR p.moderation_state IN ({placeholders(states)})) "
+        "AND (p.repost_of_id IS NULL OR (o.deleted_at IS NULL "
+        f"AND o.moderation_state IN ({placeholders(states)})))"
+    ]
+    params: list = [viewer.pk, True, viewer.pk, *states, *states]
+    if hidden:
+        sql.append(f" AND (o.author_id IS NULL OR o.author_id NOT IN ({placeholders(hidden)}))")
+        params += hidden
+    if before is not None:
+        sql.append(" AND f.post_id < %s")
+        params.append(before)
+    sql.append(" ORDER BY f.post_id DESC LIMIT %s")
+    params.append(limit + 1)
+    with connection.cursor() as cursor:
+        cursor.execute("".join(sql), params)
+        ids = [row[0] for row in cursor.fetchall()]
+    by_id = {p.pk: p for p in with_related(Post.objects.filter(pk__in=ids))}
+    items = [by_id[i] for i in ids if i in by_id]
+    next_cursor = None
+    if len(items) > limit:
+        items = items[:limit]
+        next_cursor = items[-1].pk
+    attach_media(items)
+    page = Page(items=items, next_cursor=next_cursor)
+    annotate_viewer_state(page, viewer)
+    return page
 
 
 def public(viewer, before: int | None = None, limit: int = 20) -> Page:
