@@ -8,7 +8,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint install install-dev browser-deps bench clean
+.PHONY: run test lint install install-dev browser-deps deploy-test bench clean
+# Set DEPLOY_TESTS=0 to skip the Ansible tests (CI's second pass: they do not use the database).
+DEPLOY_TESTS ?= 1
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +46,12 @@ lint: install-dev
 
 test: install-dev browser-deps lint
 	$(BIN)/pytest
+	@if [ "$(DEPLOY_TESTS)" = 0 ]; then echo "deploy tests skipped (DEPLOY_TESTS=0)"; else $(MAKE) --no-print-directory deploy-test; fi
+
+# Playbooks against throwaway Debian 12 hosts (network namespaces + systemd-nspawn): root only.
+deploy-test:
+	@if [ "$$(id -u)" = 0 ]; then bash tests/ansible/run.sh; \
+	else echo "deploy tests skipped: booting test hosts needs root (CI runs them as root)"; fi
 
 bench: install-dev
 	$(BIN)/python bench/timeline.py

@@ -1,0 +1,299 @@
+"""Deploy Holdfast with the Ansible playbooks onto real throwaway Debian 12 hosts.
+
+One session: host A gets site.yml (served through nginx, a post moderated by the
+worker), then a second site.yml run must change nothing, a backup taken before a
+deliberate deletion is restored, and finally move.yml moves A (seeded with
+users, posts and media) to a fresh host B, which must serve all of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import ssl
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import recap, tagged_json
+
+pytestmark = pytest.mark.deploy
+
+A, A_IP = "hfa", "10.213.0.21"
+B, B_IP = "hfb", "10.213.0.22"
+ALL_IN_ONE = ["web", "worker", "db", "redis"]
+SEED_MEDIA = Path(__file__).with_name("seed_media.py")
+STATE: dict[str, str] = {}
+
+
+def http(ip: str, path: str, method: str = "GET", token: str | None = None, body: dict | None = None):
+    """HTTPS through nginx on the test host (self-signed certificate)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    req = urllib.request.Request(
+        f"https://{ip}{path}", method=method, data=json.dumps(body).encode() if body is not None else None
+    )
+    req.add_header("Accept", "application/json")
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=20) as resp:
+            return resp.status, resp.read(), dict(resp.headers)
+    except urllib.error.HTTPError as err:
+        return err.code, err.read(), dict(err.headers)
+
+
+def counts(hosts, name: str) -> dict:
+    sql = Path(__file__).with_name("counts.sql").read_text()
+    db = hosts.ssh(name, "runuser -u postgres -- psql -X -At -d holdfast", input=sql).stdout.strip()
+    media = hosts.ssh(
+        name,
+        "cd /srv/holdfast/media && find . -type f | wc -l && "
+        "find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum",
+    ).stdout.split()
+    return {**json.loads(db), "media_files": int(media[0]), "media_sha256": media[1]}
+
+
+@pytest.fixture(scope="module")
+def site_a(testhosts, ansible, release_version, tmp_path_factory):
+    testhosts.up(A, A_IP)
+    inv = testhosts.inventory(
+        tmp_path_factory.mktemp("inv") / "a.yml",
+        {g: [A] for g in ALL_IN_ONE},
+        domain=A_IP,
+        extra={"holdfast_version": release_version},
+    )
+    rc, out, _took = ansible.run("site.yml", inv, label="site.yml (fresh host A)")
+    assert rc == 0, out[-6000:]
+    return inv
+
+
+def test_bad_input_fails_fast_before_touching_hosts(testhosts, ansible, tmp_path):
+    testhosts.up("hfbad", "10.213.0.29")
+    inv = testhosts.inventory(tmp_path / "bad.yml", {g: ["hfbad"] for g in ALL_IN_ONE}, domain="bad domain!")
+    rc, out, took = ansible.run("site.yml", inv, label="site.yml (malformed holdfast_domain)")
+    assert rc != 0
+    assert "holdfast_domain" in out and "malformed" in out
+    assert took < 30, took
+    # Nothing changed on the host: the preflight runs on the controller only.
+    assert (
+        testhosts.ssh(
+            "hfbad",
+            "test ! -e /srv/holdfast && test ! -e /etc/nftables.conf.dpkg-new && "
+            "! dpkg -s nginx >/dev/null 2>&1",
+            check=False,
+        ).returncode
+        == 0
+    )
+    # A missing secret is named, and its value (none) never printed.
+    inv2 = tmp_path / "missing.yml"
+    data = json.loads(inv.read_text())
+    data["all"]["vars"]["holdfast_domain"] = "social.example.org"
+    del data["all"]["vars"]["holdfast_db_password"]
+    inv2.write_text(json.dumps(data))
+    rc, out, took = ansible.run("site.yml", inv2, label="site.yml (missing holdfast_db_password)")
+    assert rc != 0 and "Variable 'holdfast_db_password' is missing" in out
+    assert "redispass-0123456789" not in out  # other secrets never printed
+    # The wrong group: db with two hosts is refused by name.
+    data["all"]["vars"]["holdfast_db_password"] = "dbpass-0123456789abc"
+    data["all"]["children"]["db"]["hosts"]["ghost"] = {"ansible_host": "10.213.0.30"}
+    inv2.write_text(json.dumps(data))
+    rc, out, _ = ansible.run("site.yml", inv2, label="site.yml (two db hosts)")
+    assert rc != 0 and "Inventory group 'db' must exist with exactly one host" in out
+    # An unreachable host fails clearly.
+    del data["all"]["children"]["db"]["hosts"]["ghost"]
+    data["all"]["children"]["worker"]["hosts"]["ghost"] = {"ansible_host": "10.213.0.30"}
+    inv2.write_text(json.dumps(data))
+    rc, out, _ = ansible.run("site.yml", inv2, label="site.yml (unreachable host)")
+    assert rc != 0 and "UNREACHABLE" in out and "ghost" in out
+    testhosts.down("hfbad")
+
+
+def test_site_serves_through_nginx_and_worker_moderates(site_a, testhosts):
+    status, body, headers = http(A_IP, "/healthz")
+    assert status == 200, body
+    assert json.loads(body)["database"] == "ok"
+    assert headers.get("Server", "").startswith("nginx")
+    status, _, headers = http(A_IP, "/")
+    assert status in (200, 302)
+    assert headers.get("X-Content-Type-Options") == "nosniff"
+    assert headers.get("X-Frame-Options") == "DENY"
+
+    # Plain HTTP redirects to HTTPS.
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.build_opener(NoRedirect).open(f"http://{A_IP}/", timeout=10)
+    assert err.value.code == 301 and err.value.headers["Location"].startswith("https://")
+    # A post made through nginx is moderated by the Celery worker.
+    testhosts.ssh(
+        A,
+        "DJANGO_SUPERUSER_PASSWORD=pw-0123456789-xyz holdfast-manage createsuperuser "
+        "--noinput --username tester --email tester@example.org",
+    )
+    token = testhosts.ssh(A, "holdfast-manage create_access_token tester").stdout.strip().splitlines()[-1]
+    STATE["token"] = token
+    status, body, _ = http(A_IP, "/api/v1/posts", "POST", token, {"text": "Hello from the deploy test"})
+    assert status == 201, body
+    post = json.loads(body)
+    deadline = time.time() + 60
+    state = post["moderation_state"]
+    while state == "pending" and time.time() < deadline:
+        time.sleep(1)
+        status, body, _ = http(A_IP, f"/api/v1/posts/{post['id']}", token=token)
+        state = json.loads(body)["moderation_state"]
+    assert state not in ("pending",), "the worker never moderated the post"
+    assert state == "allowed", state
+    # Services run as the service user, the env file is readable by it only.
+    stat = testhosts.ssh(A, "stat -c '%U %a' /etc/holdfast/holdfast.env").stdout.split()
+    assert stat == ["holdfast", "600"]
+    # The firewall is on: PostgreSQL and Redis are not reachable from outside.
+    ruleset = testhosts.ssh(A, "nft list ruleset").stdout
+    assert "policy drop" in ruleset and "dport 5432" in ruleset
+
+
+def test_second_site_run_changes_nothing(site_a, ansible):
+    rc, out, _took = ansible.run("site.yml", site_a, label="site.yml (second run)")
+    assert rc == 0, out[-4000:]
+    r = recap(out)[A]
+    assert r["changed"] == 0, [line for line in out.splitlines() if line.startswith(("changed", "TASK"))]
+    assert r["failed"] == 0
+
+
+def test_upgrade_then_rollback(site_a, testhosts, ansible, release_version):
+    """upgrade.yml installs a new release and switches to it; rollback=true goes back."""
+    build = Path(__file__).resolve().parents[2] / "ansible" / ".build"
+    new = f"{release_version}-up"
+    if not (build / new).exists():  # the same wheels under a new release name
+        shutil.copytree(build / release_version, build / new, copy_function=os.link)
+        (build / new / ".complete").write_text(new + "\n")
+    current = lambda: testhosts.ssh(A, "basename $(readlink -f /srv/holdfast/current)").stdout.strip()  # noqa: E731
+    assert current() == release_version
+    rc, out, _ = ansible.run("upgrade.yml", site_a, "-e", f"holdfast_version={new}", label="upgrade.yml")
+    assert rc == 0, out[-6000:]
+    assert current() == new
+    assert "HOLDFAST_COUNTS" in out
+    status, _, _ = http(A_IP, "/healthz")
+    assert status == 200
+    rc, out, _ = ansible.run(
+        "upgrade.yml",
+        site_a,
+        "-e",
+        "rollback=true",
+        "-e",
+        f"holdfast_version={new}",
+        label="upgrade.yml -e rollback=true",
+    )
+    assert rc == 0, out[-6000:]
+    assert current() == release_version
+    status, _, _ = http(A_IP, "/healthz")
+    assert status == 200
+
+
+def test_restore_brings_back_deleted_data(site_a, testhosts, ansible):
+    testhosts.ssh(A, "holdfast-manage seed --users 40 --posts 400 --seed 11 -v 0")
+    testhosts.ssh(A, "cat > /tmp/seed_media.py", input=SEED_MEDIA.read_text())
+    testhosts.ssh(
+        A,
+        "HOLDFAST_MEDIA_COUNT=25 HOLDFAST_MEDIA_SEED=11 holdfast-manage shell "
+        "-c 'exec(open(\"/tmp/seed_media.py\").read())'",
+    )
+    rc, out, _ = ansible.run("backup.yml", site_a, label="backup.yml")
+    assert rc == 0, out[-4000:]
+    before = counts(testhosts, A)
+    assert before["posts"] >= 400 and before["media_files"] >= 25
+    target = testhosts.ssh(
+        A,
+        "runuser -u postgres -- psql -X -At -c \"SELECT to_char(now() AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD HH24:MI:SS.US') || '+00'\"",
+    ).stdout.strip()
+    time.sleep(1.5)
+    # The deliberate deletion: half the posts (with their attachments) and media files.
+    testhosts.ssh(
+        A,
+        "holdfast-manage shell -c 'from microblog.posts.models import Post; "
+        "print(Post.objects.filter(id__gt=200).delete())'",
+    )
+    testhosts.ssh(A, "find /srv/holdfast/media -type f -name 'seed-11-1*' -delete")
+    damaged = counts(testhosts, A)
+    assert damaged["posts"] < before["posts"] and damaged["media_files"] < before["media_files"]
+
+    # Refuses to overwrite a non-empty database unless told to.
+    rc, out, _ = ansible.run(
+        "restore.yml", site_a, "-e", f"restore_target='{target}'", label="restore.yml (refused)"
+    )
+    assert rc != 0 and "is not empty" in out and "restore_force=true" in out
+    assert counts(testhosts, A) == damaged
+
+    rc, out, _took = ansible.run(
+        "restore.yml",
+        site_a,
+        "-e",
+        f"restore_target='{target}'",
+        "-e",
+        "restore_force=true",
+        label="restore.yml (point in time)",
+    )
+    assert rc == 0, out[-6000:]
+    after = counts(testhosts, A)
+    assert after == before
+    status, body, _ = http(A_IP, "/healthz")
+    assert status == 200, body
+
+
+def test_move_to_fresh_host_keeps_every_user_post_and_media(
+    site_a, testhosts, ansible, release_version, tmp_path
+):
+    testhosts.ssh(A, "holdfast-manage seed --users 60 --posts 600 --seed 12 -v 0")
+    testhosts.ssh(A, "cat > /tmp/seed_media.py", input=SEED_MEDIA.read_text())
+    testhosts.ssh(
+        A,
+        "HOLDFAST_MEDIA_COUNT=40 HOLDFAST_MEDIA_SEED=12 holdfast-manage shell "
+        "-c 'exec(open(\"/tmp/seed_media.py\").read())'",
+    )
+    source = counts(testhosts, A)
+    testhosts.up(B, B_IP)
+    inv = testhosts.inventory(
+        tmp_path / "move.yml",
+        {**{g: [B] for g in ALL_IN_ONE}, "move_from": [A]},
+        domain=B_IP,
+        extra={"holdfast_version": release_version},
+    )
+    rc, out, _took = ansible.run("move.yml", inv, label="move.yml (A -> fresh B)")
+    assert rc == 0, out[-8000:]
+    report = tagged_json(out, "HOLDFAST_MOVE")
+    assert report["checksums_match"] is True
+    assert report["data_gap_posts"] == 0 and report["data_gap_users"] == 0
+    dest = counts(testhosts, B)
+    assert dest == source
+    # B serves it: health, a seeded user's page, and media files through nginx.
+    status, body, _ = http(B_IP, "/healthz")
+    assert status == 200, body
+    user = testhosts.ssh(
+        B,
+        "runuser -u postgres -- psql -X -At -d holdfast -c "
+        "\"SELECT username FROM accounts_user WHERE username LIKE 's12_%' ORDER BY id LIMIT 1\"",
+    ).stdout.strip()
+    status, body, _ = http(B_IP, f"/@{user}/")
+    assert status == 200, body[:500]
+    files = testhosts.ssh(B, "cd /srv/holdfast/media && find . -type f | sort | head -5").stdout.split()
+    assert files
+    for f in files:
+        status, body, _headers = http(B_IP, "/media/" + f[2:])
+        assert status == 200 and body[:8] == b"\x89PNG\r\n\x1a\n", (f, status)
+    # A is in read-only maintenance: writes are refused there, and B accepts them.
+    if "token" in STATE:
+        status, _, _ = http(A_IP, "/api/v1/posts", "POST", STATE["token"], {"text": "should be refused"})
+        assert status == 503
+        status, body, _ = http(
+            B_IP, "/api/v1/posts", "POST", STATE["token"], {"text": "posted after the move"}
+        )
+        assert status == 201, body
