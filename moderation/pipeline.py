@@ -14,6 +14,7 @@ posts older than ``HOLDFAST_MODERATION_SWEEP_AGE``.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from functools import cache
 
@@ -49,12 +50,20 @@ def redis_client():
     return _redis_for(settings.CELERY_BROKER_URL)
 
 
+BROKER_BACKOFF = 5.0  # seconds to stop trying a broker that just failed (posting stays fast)
+_broker_down_until = 0.0
+
+
 def enqueue_posts(sender=None, post_ids=(), **kwargs) -> None:
     """Queue posts for moderation; if the broker is down, the sweeper picks them up later."""
+    global _broker_down_until
     from .tasks import moderate_posts
 
     ids = [int(i) for i in post_ids]
     if not ids:
+        return
+    if time.monotonic() < _broker_down_until:
+        logger.info("broker recently down: posts %s left for the sweeper", ids)
         return
     try:
         if not _eager():
@@ -65,6 +74,7 @@ def enqueue_posts(sender=None, post_ids=(), **kwargs) -> None:
                 return  # a task is already queued for what is in the list; it drains these too
         moderate_posts.apply_async(args=[ids], queue="moderation")
     except Exception as exc:  # the broker is unreachable: the post is stored, moderation waits
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF
         logger.warning("could not queue posts %s for moderation (the sweeper will): %s", ids, exc)
 
 

@@ -155,10 +155,17 @@ def test_sweeper_requeues_old_pending_posts(alice):
 def test_broker_down_leaves_post_pending(alice, publish, monkeypatch):
     from moderation import tasks
 
+    calls = []
+
     def down(*a, **k):
+        calls.append(1)
         raise ConnectionError("redis down")
 
+    monkeypatch.setattr(pipeline, "_broker_down_until", 0.0)
     monkeypatch.setattr(tasks.moderate_posts, "apply_async", down)
     post = publish(alice, BENIGN)
     assert post.moderation_state == ModerationState.PENDING
     assert Post.objects.filter(pk=post.pk).exists()
+    publish(alice, "a second post while the broker is down")
+    assert len(calls) == 1  # backed off: posting does not wait on a dead broker again
+    monkeypatch.setattr(pipeline, "_broker_down_until", 0.0)
