@@ -268,6 +268,12 @@ SPECTACULAR_SETTINGS = {
         "NotificationKindEnum": "microblog.notifications.models.NotificationKind",
         "VisibilityEnum": "microblog.posts.models.Visibility",
         "ModerationStateEnum": "microblog.posts.models.ModerationState",
+        "AccountActionKindEnum": "moderation.models.AccountActionKind",
+        "RuleKindEnum": "moderation.models.RuleKind",
+        "CaseStatusEnum": "moderation.models.CaseStatus",
+        "AppealStatusEnum": "moderation.models.AppealStatus",
+        "ModerationCategoryEnum": "moderation.models.Category",
+        "CaseOutcomeEnum": "moderation.models.Outcome",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

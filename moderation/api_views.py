@@ -4,10 +4,11 @@ from django.contrib.auth import get_user_model
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status
-from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from microblog.api.views import int_query_param
 
 from . import rules_service, services
 from . import serializers as s
@@ -16,19 +17,6 @@ from .permissions import IsModerator
 
 User = get_user_model()
 TAG = ["moderation"]
-
-
-def _int(request: Request, name: str, default, lo: int, hi: int):
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise DRFValidationError({name: "Must be a whole number."}) from None
-    if not lo <= value <= hi:
-        raise DRFValidationError({name: f"Must be between {lo} and {hi}."})
-    return value
 
 
 class ModeratorView(APIView):
@@ -92,7 +80,7 @@ class QueueView(ModeratorView):
         summary="The review queue: severity, score, reach and reports, then time waiting",
     )
     def get(self, request: Request) -> Response:
-        limit = _int(request, "limit", 50, 1, 200)
+        limit = int_query_param(request, "limit", 50, 1, 200)
         cases = services.ranked_queue(
             status=request.query_params.get("status", "open"),
             category=request.query_params.get("category", ""),
@@ -196,9 +184,9 @@ class AuditView(ModeratorView):
         summary="The append-only audit log, newest first",
     )
     def get(self, request: Request) -> Response:
-        before = _int(request, "before", None, 1, 2**63 - 1)
-        limit = _int(request, "limit", 50, 1, 200)
-        target_id = _int(request, "target_id", None, 0, 2**63 - 1)
+        before = int_query_param(request, "before", None, 1, 2**63 - 1)
+        limit = int_query_param(request, "limit", 50, 1, 200)
+        target_id = int_query_param(request, "target_id", None, 0, 2**63 - 1)
         qs = AuditEntry.objects.all()
         if before:
             qs = qs.filter(id__lt=before)

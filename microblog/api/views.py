@@ -22,7 +22,7 @@ BEFORE = OpenApiParameter("before", int, description="Show items older than this
 LIMIT = OpenApiParameter("limit", int, description="Items per page, 1 to 40 (default 20).")
 
 
-def _int_param(request: Request, name: str, default: int | None, lo: int, hi: int) -> int | None:
+def int_query_param(request: Request, name: str, default: int | None, lo: int, hi: int) -> int | None:
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return default
@@ -36,7 +36,9 @@ def _int_param(request: Request, name: str, default: int | None, lo: int, hi: in
 
 
 def _paging(request: Request) -> tuple[int | None, int]:
-    return _int_param(request, "before", None, 1, 2**63 - 1), _int_param(request, "limit", 20, 1, 40)
+    return int_query_param(request, "before", None, 1, 2**63 - 1), int_query_param(
+        request, "limit", 20, 1, 40
+    )
 
 
 def _next_url(request: Request, cursor: int | None) -> str | None:
