@@ -123,3 +123,52 @@ def collect() -> Iterator:
     p95 = GaugeMetricFamily("holdfast_moderation_verdict_p95_seconds", "p95 post-to-verdict time, last hour.")
     p95.add_metric([], percentile(lat, 0.95))
     yield p95
+    yield _latency_histogram(lat)
+    yield _classifier_errors(since)
+
+
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+def _latency_histogram(latencies: list[float]):
+    """Post-to-verdict time of the last hour's automated verdicts, as a gauge histogram
+    (a window, not a counter since start: it is read from the database at scrape time)."""
+    from prometheus_client.core import GaugeHistogramMetricFamily
+
+    cumulative, total = [], 0
+    ordered = sorted(latencies)
+    i = 0
+    for bound in LATENCY_BUCKETS:
+        while i < len(ordered) and ordered[i] <= bound:
+            i += 1
+        cumulative.append((str(bound), i))
+    total = len(ordered)
+    cumulative.append(("+Inf", total))
+    return GaugeHistogramMetricFamily(
+        "holdfast_moderation_verdict_latency_seconds",
+        "Post-to-verdict time of automated verdicts in the last hour.",
+        buckets=cumulative,
+        gsum_value=float(sum(ordered)),
+    )
+
+
+def _classifier_errors(since):
+    """Posts a classifier could not score in the last hour (each went to human review)."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    from .models import ClassifierScore
+
+    errors = GaugeMetricFamily(
+        "holdfast_moderation_classifier_errors_last_hour",
+        "Posts a classifier failed on in the last hour.",
+        labels=["classifier"],
+    )
+    rows = (
+        ClassifierScore.objects.filter(created_at__gte=since, category="error")
+        .values("classifier")
+        .annotate(n=Count("id"))
+        .values_list("classifier", "n")
+    )
+    for name, n in rows:
+        errors.add_metric([name], n)
+    return errors

@@ -83,6 +83,8 @@ def test_metrics_are_protected(client, db, settings, alice, publish):
     assert "holdfast_moderation_queue_depth 0.0" in body
     assert 'holdfast_posts{state="allowed"} 1.0' in body
     assert "django_http_requests_total_by_method_total" in body
+    assert 'holdfast_moderation_verdict_latency_seconds_bucket{le="1.0"}' in body
+    assert "holdfast_moderation_verdicts_last_hour" in body
 
 
 def test_readyz_reports_each_dependency(client, db, settings):
