@@ -187,12 +187,14 @@ class Recorder:
         self.statuses: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.created: list[int] = []
         self.server_errors: list[tuple[float, int, str]] = []
+        self.by_action: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
 
     def record(self, t: float, status: int, elapsed: float, action: str) -> None:
         bucket = int(t // BUCKET)
         with self.lock:
             self.latencies[bucket].append(elapsed)
             self.statuses[bucket][str(status)] += 1
+            self.by_action[action][status] += 1
             if status >= 500 or status == 0:
                 self.server_errors.append((t, status, action))
 
@@ -323,6 +325,8 @@ def report(recorder: Recorder, backlog_series, events, outage, args, env: dict, 
         print(f"{bucket * BUCKET:6d} {len(lat) / BUCKET:7.1f} {p50:7.1f} {p99:7.1f} {errors:7d} {waiting:8d}")
     for t, what in events:
         print(f"event at {t:5.1f} s: {what}")
+    for action, counts in sorted(recorder.by_action.items()):
+        print(f"{action:>8}: " + ", ".join(f"{code}: {n}" for code, n in sorted(counts.items())))
     window = (outage[0], outage[1] + 5)
     outside = [e for e in recorder.server_errors if not window[0] <= e[0] <= window[1]]
     inside = [e for e in recorder.server_errors if window[0] <= e[0] <= window[1]]
