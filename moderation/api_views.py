@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from microblog.api.views import int_query_param
+from microblog.api.views import int_query_param, next_page_url
 
 from . import rules_service, services
 from . import serializers as s
@@ -197,13 +197,13 @@ class AuditView(ModeratorView):
         if target_id is not None:
             qs = qs.filter(target_id=target_id)
         rows = list(qs.order_by("-id")[: limit + 1])
-        nxt = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            query = request.query_params.copy()
-            query["before"] = str(rows[-1].pk)
-            nxt = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-        return Response({"results": s.AuditEntrySerializer(rows, many=True).data, "next": nxt})
+        cursor = rows[limit - 1].pk if len(rows) > limit else None
+        return Response(
+            {
+                "results": s.AuditEntrySerializer(rows[:limit], many=True).data,
+                "next": next_page_url(request, cursor),
+            }
+        )
 
 
 class RulesView(ModeratorView):

@@ -41,7 +41,7 @@ def _paging(request: Request) -> tuple[int | None, int]:
     )
 
 
-def _next_url(request: Request, cursor: int | None) -> str | None:
+def next_page_url(request: Request, cursor: int | None) -> str | None:
     if cursor is None:
         return None
     query = request.query_params.copy()
@@ -55,7 +55,7 @@ def _post_context(page) -> dict:
 
 def _page_response(request: Request, page: timelines.Page) -> Response:
     data = s.PostSerializer(page.items, many=True, context=_post_context(page)).data
-    return Response({"results": data, "next": _next_url(request, page.next_cursor)})
+    return Response({"results": data, "next": next_page_url(request, page.next_cursor)})
 
 
 def _single_post(request: Request, post_id: int, status_code: int = 200) -> Response:
@@ -141,7 +141,7 @@ class AccountFollowsView(APIView):
         cursor = rows[limit - 1].pk if len(rows) > limit else None
         people = [getattr(row, person) for row in rows[:limit]]
         return Response(
-            {"results": s.AccountSerializer(people, many=True).data, "next": _next_url(request, cursor)}
+            {"results": s.AccountSerializer(people, many=True).data, "next": next_page_url(request, cursor)}
         )
 
 
@@ -336,7 +336,10 @@ class NotificationListView(APIView):
         before, limit = _paging(request)
         items, cursor = notifications.for_user(request.user, before, limit)
         return Response(
-            {"results": s.NotificationSerializer(items, many=True).data, "next": _next_url(request, cursor)}
+            {
+                "results": s.NotificationSerializer(items, many=True).data,
+                "next": next_page_url(request, cursor),
+            }
         )
 
 
@@ -382,6 +385,6 @@ class SearchView(APIView):
             {
                 "accounts": s.AccountSerializer(people, many=True).data,
                 "posts": s.PostSerializer(page.items, many=True, context=_post_context(page)).data,
-                "next": _next_url(request, page.next_cursor),
+                "next": next_page_url(request, page.next_cursor),
             }
         )
