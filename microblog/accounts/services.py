@@ -148,6 +148,19 @@ def unmute(muter: User, muted: User) -> None:
         _backfill_feed(muter, muted)
 
 
+def follow_list(account: User, direction: str, before: int | None = None, limit: int = 20):
+    """Followers or followed accounts, newest relation first: (people, cursor of the next page)."""
+    if direction == "followers":
+        qs, person = Follow.objects.filter(followee=account).select_related("follower"), "follower"
+    else:
+        qs, person = Follow.objects.filter(follower=account).select_related("followee"), "followee"
+    if before:
+        qs = qs.filter(id__lt=before)
+    rows = list(qs.order_by("-id")[: limit + 1])
+    cursor = rows[limit - 1].pk if len(rows) > limit else None
+    return [getattr(row, person) for row in rows[:limit]], cursor
+
+
 def relationship(viewer: User | None, other: User) -> dict[str, bool]:
     """What the viewer's relation to another account is, for buttons and the API."""
     if viewer is None or not viewer.is_authenticated or viewer.pk == other.pk:

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from microblog.accounts import services as accounts
-from microblog.accounts.models import AccessToken, Follow
+from microblog.accounts.models import AccessToken
 from microblog.notifications import services as notifications
 from microblog.posts import search as post_search
 from microblog.posts import services as posts
@@ -131,15 +131,7 @@ class AccountFollowsView(APIView):
     def get(self, request: Request, username: str) -> Response:
         before, limit = _paging(request)
         account = accounts.get_account(username)
-        if self.direction == "followers":
-            qs, person = Follow.objects.filter(followee=account).select_related("follower"), "follower"
-        else:
-            qs, person = Follow.objects.filter(follower=account).select_related("followee"), "followee"
-        if before:
-            qs = qs.filter(id__lt=before)
-        rows = list(qs.order_by("-id")[: limit + 1])
-        cursor = rows[limit - 1].pk if len(rows) > limit else None
-        people = [getattr(row, person) for row in rows[:limit]]
+        people, cursor = accounts.follow_list(account, self.direction, before, limit)
         return Response(
             {"results": s.AccountSerializer(people, many=True).data, "next": next_page_url(request, cursor)}
         )

@@ -88,12 +88,16 @@ def attach_media(posts: list[Post]) -> None:
 def paginate(qs: QuerySet, viewer, before: int | None, limit: int) -> Page:
     if before is not None:
         qs = qs.filter(id__lt=before)
-    items = list(with_related(qs.order_by("-id"))[: limit + 1])
-    attach_media(items)
+    return _page_of(list(with_related(qs.order_by("-id"))[: limit + 1]), viewer, limit)
+
+
+def _page_of(items: list[Post], viewer, limit: int) -> Page:
+    """Up to ``limit + 1`` newest-first posts into a page: cursor, media, the viewer's state."""
     next_cursor = None
     if len(items) > limit:
         items = items[:limit]
         next_cursor = items[-1].pk
+    attach_media(items)
     page = Page(items=items, next_cursor=next_cursor)
     annotate_viewer_state(page, viewer)
     return page
@@ -180,15 +184,7 @@ def _feed_page(viewer, before: int | None, limit: int, states: list[str], hidden
         cursor.execute("".join(sql), params)
         ids = [row[0] for row in cursor.fetchall()]
     by_id = {p.pk: p for p in with_related(Post.objects.filter(pk__in=ids))}
-    items = [by_id[i] for i in ids if i in by_id]
-    next_cursor = None
-    if len(items) > limit:
-        items = items[:limit]
-        next_cursor = items[-1].pk
-    attach_media(items)
-    page = Page(items=items, next_cursor=next_cursor)
-    annotate_viewer_state(page, viewer)
-    return page
+    return _page_of([by_id[i] for i in ids if i in by_id], viewer, limit)
 
 
 def public(viewer, before: int | None = None, limit: int = 20) -> Page:

@@ -1,5 +1,7 @@
 from django.conf import settings
 
+from moderation.services import is_moderator
+
 
 def site(request):
     unread = 0
@@ -11,6 +13,5 @@ def site(request):
         "site_name": settings.HOLDFAST_SITE_NAME,
         "unread_notifications": unread,
         "post_max_length": settings.HOLDFAST_POST_MAX_LENGTH,
-        "is_moderator": request.user.is_authenticated
-        and (request.user.is_superuser or request.user.groups.filter(name="moderator").exists()),
+        "is_moderator": is_moderator(request.user),
     }

@@ -11,7 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from microblog.accounts import services as accounts
-from microblog.accounts.models import AccessToken, Follow
+from microblog.accounts.models import AccessToken
 from microblog.errors import ServiceUnavailable
 from microblog.notifications import services as notifications
 from microblog.posts import search as post_search
@@ -107,16 +107,7 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
 
 def follow_list(request: HttpRequest, username: str, direction: str) -> HttpResponse:
     account = accounts.get_account(username)
-    if direction == "followers":
-        people = [
-            f.follower
-            for f in Follow.objects.filter(followee=account).select_related("follower").order_by("-id")[:200]
-        ]
-    else:
-        people = [
-            f.followee
-            for f in Follow.objects.filter(follower=account).select_related("followee").order_by("-id")[:200]
-        ]
+    people, _ = accounts.follow_list(account, direction, limit=200)
     return render(
         request,
         "web/people.html",
