@@ -202,7 +202,11 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=5000)
     parser.add_argument("--duration", type=int, default=8, help="seconds per measure")
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "3")))
+    # As many gunicorn workers as the Ansible role deploys: 2 per core + 1, at most 9.
+    default_workers = min(2 * (os.cpu_count() or 1) + 1, 9)
+    parser.add_argument(
+        "--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", default_workers))
+    )
     parser.add_argument(
         "--reuse", action="store_true", help="keep a database already seeded to the size (skip seeding)"
     )

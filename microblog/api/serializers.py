@@ -6,6 +6,8 @@ from microblog.accounts.models import AccessToken, User
 from microblog.notifications.models import Notification, NotificationKind
 from microblog.posts.models import Attachment, ModerationState, Post, PostEdit, Visibility
 
+from . import representations
+
 
 class AccountSerializer(serializers.ModelSerializer):
     avatar = serializers.SerializerMethodField()
@@ -34,6 +36,9 @@ class AccountSerializer(serializers.ModelSerializer):
     def get_url(self, obj: User) -> str:
         return obj.get_absolute_url()
 
+    def to_representation(self, instance: User) -> dict:
+        return representations.account_representation(instance)
+
 
 class AttachmentSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
@@ -45,6 +50,9 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
     def get_url(self, obj: Attachment) -> str:
         return obj.file.url
+
+    def to_representation(self, instance: Attachment) -> dict:
+        return representations.attachment_representation(instance)
 
 
 class MediaUploadSerializer(serializers.Serializer):
@@ -92,6 +100,14 @@ class _PostFields(serializers.ModelSerializer):
     def get_url(self, obj: Post) -> str:
         return obj.get_absolute_url()
 
+    def to_representation(self, instance: Post) -> dict:
+        return representations.post_representation(
+            instance,
+            self.context.get("liked_ids", ()),
+            self.context.get("reposted_ids", ()),
+            nested=False,
+        )
+
 
 class PostSerializer(_PostFields):
     """A post; for a repost, ``repost_of`` holds the original and ``text`` is empty."""
@@ -101,6 +117,11 @@ class PostSerializer(_PostFields):
     class Meta(_PostFields.Meta):
         fields = [*_PostFields.Meta.fields, "repost_of"]
         read_only_fields = fields
+
+    def to_representation(self, instance: Post) -> dict:
+        return representations.post_representation(
+            instance, self.context.get("liked_ids", ()), self.context.get("reposted_ids", ())
+        )
 
 
 class PostCreateSerializer(serializers.Serializer):

@@ -213,7 +213,8 @@ class PostListView(APIView):
             in_reply_to=values["in_reply_to_id"],
             attachment_ids=values["attachment_ids"],
         )
-        return _single_post(request, post.pk, status.HTTP_201_CREATED)
+        shown = timelines.new_own_post(post, with_media=bool(values["attachment_ids"]))
+        return Response(s.PostSerializer(shown).data, status=status.HTTP_201_CREATED)
 
 
 class PostDetailView(APIView):

@@ -69,7 +69,7 @@ def _fan_out(post: Post, reply_to_author_id: int | None = None) -> None:
     as in Mastodon: it is half a conversation otherwise.
     """
     feed = FeedEntry._meta.db_table
-    params: list = [post.pk, post.author_id, post.author_id]
+    params: list = [post.author_id, post.pk, post.pk, post.author_id, post.author_id]
     reply_filter = ""
     if reply_to_author_id and reply_to_author_id != post.author_id:
         reply_filter = (
@@ -78,13 +78,12 @@ def _fan_out(post: Post, reply_to_author_id: int | None = None) -> None:
         params.append(reply_to_author_id)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {feed} (owner_id, post_id) "  # noqa: S608 - table name from the model
+            f"INSERT INTO {feed} (owner_id, post_id) SELECT %s, %s UNION ALL "  # noqa: S608 - model table
             "SELECT f.follower_id, %s FROM accounts_follow f WHERE f.followee_id = %s "
             "AND f.follower_id NOT IN (SELECT muter_id FROM accounts_mute WHERE muted_id = %s)"
             + reply_filter,
             params,
         )
-    FeedEntry.objects.create(owner_id=post.author_id, post=post)
 
 
 def _announce(post_ids: Sequence[int]) -> None:
