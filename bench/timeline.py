@@ -137,6 +137,7 @@ def lua_script(creds: list[dict], kind: str, path: Path) -> None:
 
 
 def run_wrk(script: Path, duration: int, connections: int) -> dict:
+    web_before, db_before = cpu_seconds("microblog.wsgi"), cpu_seconds("postgres")
     out = subprocess.run(
         [
             "wrk",
@@ -155,13 +156,39 @@ def run_wrk(script: Path, duration: int, connections: int) -> dict:
     ).stdout
     match = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+) (\d+)", out)
     requests, micros, p50, p99, status_errors, socket_errors = match.groups()
+    web_cpu, db_cpu = cpu_seconds("microblog.wsgi") - web_before, cpu_seconds("postgres") - db_before
     return {
         "rps": int(requests) / (int(micros) / 1e6),
+        "web_cpu_ms": 1000 * web_cpu / max(1, int(requests)),
+        "db_cpu_ms": 1000 * db_cpu / max(1, int(requests)),
         "p50_ms": float(p50) / 1000,
         "p99_ms": float(p99) / 1000,
         "non_2xx": int(status_errors),
         "socket_errors": int(socket_errors),
     }
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(match: str) -> float:
+    """User + system CPU of every process whose command line contains ``match``.
+
+    CPU per request is the figure that survives a noisy machine: req/s falls when another
+    job takes a core, the CPU each request costs does not (much).
+    """
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if match.encode() not in (entry / "cmdline").read_bytes():
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
 
 
 def start_gunicorn(env: dict, workers: int) -> subprocess.Popen:
@@ -235,6 +262,7 @@ def main() -> None:
         for kind in ("api", "page", "post"):
             lua_script(creds, kind, workdir / f"{kind}.lua")
         server = start_gunicorn(env, args.workers)
+        print(f"  {args.workers} gunicorn workers; load average before: {os.getloadavg()[0]:.2f}", flush=True)
         try:
             run_wrk(workdir / "api.lua", 2, args.connections)  # warm caches and connections
             results[size] = {
@@ -248,6 +276,7 @@ def main() -> None:
         for name, r in results[size].items():
             print(
                 f"  {name:<12} {r['rps']:8.0f} req/s   p50 {r['p50_ms']:6.1f} ms   p99 {r['p99_ms']:6.1f} ms"
+                f"   CPU/request: web {r['web_cpu_ms']:.1f} ms, db {r['db_cpu_ms']:.1f} ms"
                 f"   non-2xx {r['non_2xx']}  socket errors {r['socket_errors']}",
                 flush=True,
             )
