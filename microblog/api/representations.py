@@ -8,7 +8,7 @@ DRF's own field-by-field rendering so the two cannot drift apart.
 """
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import lru_cache
 
 from django.urls import get_script_prefix, reverse
@@ -28,17 +28,18 @@ def url_for(name: str, sample: str, value: object) -> str:
     return f"{head}{value}{tail}"
 
 
-def iso_datetime(value: datetime | None) -> str | None:
-    """Like DRF's DateTimeField: in the current time zone, ISO 8601, UTC written as ``Z``."""
+def iso_datetime(value: datetime | None, zone: tzinfo | None = None) -> str | None:
+    """Like DRF's DateTimeField: in the current time zone (or ``zone``, which callers
+    rendering many dates look up once), ISO 8601, UTC written as ``Z``."""
     if value is None:
         return None
-    if timezone.is_aware(value):
-        value = timezone.localtime(value)
+    if value.utcoffset() is not None:
+        value = value.astimezone(zone or timezone.get_current_timezone())
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def account_representation(user) -> dict:
+def account_representation(user, zone: tzinfo | None = None) -> dict:
     return {
         "id": user.pk,
         "username": user.username,
@@ -49,7 +50,7 @@ def account_representation(user) -> dict:
         "followers_count": user.followers_count,
         "following_count": user.following_count,
         "posts_count": user.posts_count,
-        "date_joined": iso_datetime(user.date_joined),
+        "date_joined": iso_datetime(user.date_joined, zone),
     }
 
 
@@ -79,20 +80,22 @@ def post_representation(
     reposted_ids: Collection[int] = (),
     *,
     nested: bool = True,
+    zone: tzinfo | None = None,
 ) -> dict:
     """A post; ``repost_of`` (when ``nested``) holds the original of a repost."""
+    zone = zone or timezone.get_current_timezone()
     data = {
         "id": post.pk,
         "url": url_for("post-detail", "0", post.pk),
-        "author": account_representation(post.author),
+        "author": account_representation(post.author, zone),
         "text": post.text,
         "html": post.html,
         "content_warning": post.content_warning,
         "visibility": post.visibility,
         "in_reply_to_id": post.in_reply_to_id,
         "moderation_state": post.moderation_state,
-        "created_at": iso_datetime(post.created_at),
-        "edited_at": iso_datetime(post.edited_at),
+        "created_at": iso_datetime(post.created_at, zone),
+        "edited_at": iso_datetime(post.edited_at, zone),
         "likes_count": post.likes_count,
         "reposts_count": post.reposts_count,
         "replies_count": post.replies_count,
@@ -103,6 +106,8 @@ def post_representation(
     if nested:
         original = post.repost_of if post.repost_of_id else None
         data["repost_of"] = (
-            post_representation(original, liked_ids, reposted_ids, nested=False) if original else None
+            post_representation(original, liked_ids, reposted_ids, nested=False, zone=zone)
+            if original
+            else None
         )
     return data

@@ -51,8 +51,14 @@ def _render(text: str) -> tuple[str, list, list[str]]:
 
 def _link_tags_and_mentions(post: Post, mentioned: list, hashtags: list[str]) -> None:
     if hashtags:
-        Hashtag.objects.bulk_create([Hashtag(name=name) for name in hashtags], ignore_conflicts=True)
-        tag_ids = Hashtag.objects.filter(name__in=hashtags).values_list("id", flat=True)
+        # Most tags exist already: look them up first and create only the new ones.
+        tag_ids = dict(Hashtag.objects.filter(name__in=hashtags).values_list("name", "id"))
+        if len(tag_ids) < len(set(hashtags)):
+            Hashtag.objects.bulk_create(
+                [Hashtag(name=name) for name in hashtags if name not in tag_ids], ignore_conflicts=True
+            )
+            tag_ids = dict(Hashtag.objects.filter(name__in=hashtags).values_list("name", "id"))
+        tag_ids = tag_ids.values()
         PostHashtag.objects.bulk_create(
             [PostHashtag(post=post, hashtag_id=tag_id) for tag_id in tag_ids], ignore_conflicts=True
         )
@@ -143,6 +149,7 @@ def create_post(
         Attachment.objects.filter(pk__in=[a.pk for a in attachments]).update(post=post)
     _link_tags_and_mentions(post, mentioned, hashtags)
     User.objects.filter(pk=author.pk).update(posts_count=F("posts_count") + 1)
+    author.posts_count += 1  # what the update did, so the caller can show it without a query
     if parent:
         Post.objects.filter(pk=parent.pk).update(replies_count=F("replies_count") + 1)
         notify(recipient=parent.author, actor=author, kind="reply", post=post)

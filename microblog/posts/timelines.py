@@ -318,14 +318,14 @@ def get_visible_post(viewer, post_id) -> Post:
 def new_own_post(post: Post, *, with_media: bool) -> Post:
     """A post its author just created, ready to show them, without re-running the visibility rules.
 
-    Its author may always see it, nobody has liked or reposted it yet, and only its
-    moderation state and the author's post count may have moved since it was saved
-    (moderation runs on commit, at once when tasks run eagerly).
+    Its author may always see it and nobody has liked or reposted it yet. Only its
+    moderation state may have moved since it was saved, and only where tasks run eagerly
+    (moderation then ran when the post was committed); otherwise it is still pending.
     """
-    state, posts_count = (
-        Post.objects.filter(pk=post.pk).values_list("moderation_state", "author__posts_count").get()
-    )
-    post.moderation_state, post.author.posts_count = state, posts_count
+    from microblog.celery import app
+
+    if app.conf.task_always_eager:
+        post.refresh_from_db(fields=["moderation_state"])
     if with_media:
         attach_media([post])
     else:
