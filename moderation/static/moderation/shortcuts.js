@@ -11,6 +11,7 @@
   var decide = document.querySelector('[data-shortcuts="case"]');
   var rows = table ? Array.prototype.slice.call(table.querySelectorAll("tbody tr[data-case]")) : [];
   var current = -1;
+  var pending = null; // the decision r/e asked a reason for; Enter in the reason field applies it
   function focusRow(i) {
     if (!rows.length) return;
     current = Math.max(0, Math.min(rows.length - 1, i));
@@ -21,12 +22,22 @@
     var form = document.getElementById("bulk-form");
     var checked = form.querySelectorAll('input[name="case"]:checked');
     if (!checked.length && current >= 0) rows[current].querySelector('input[name="case"]').checked = true;
-    if (decision === "remove" && !form.querySelector('input[name="reason"]').value) {
-      form.querySelector('input[name="reason"]').focus();
+    var reason = form.querySelector('input[name="reason"]');
+    if (decision === "remove" && !reason.value) {
+      pending = decision;
+      reason.focus();
       return;
     }
     var button = form.querySelector('button[value="' + decision + '"]');
     if (button) button.click();
+  }
+  var bulkReason = document.querySelector('#bulk-form input[name="reason"]');
+  if (bulkReason) {
+    bulkReason.addEventListener("keydown", function (ev) {
+      if (ev.key !== "Enter") return;
+      ev.preventDefault(); // never the form's first button (approve) by accident
+      if (pending && bulkReason.value.trim()) bulk(pending);
+    });
   }
   document.addEventListener("keydown", function (ev) {
     if (typing(ev)) return;
