@@ -9,11 +9,15 @@ cores + 1 processes), a dedicated Redis database. Posts are enqueued exactly as 
 2. Latency: posts committed one by one at a steady 200/s (each its own INSERT + commit,
    then the hook); p50/p95 from commit to verdict (``Verdict.latency``).
 3. Worker memory: peak RSS of the worker processes (main + children) while it runs.
+4. With ``--deep``: the second stage is on (``HOLDFAST_MODERATION_DEEP``) and a second worker
+   (``-Q moderation_deep -c 1``, at ``nice`` 10 so it yields to the first pass) re-decides the
+   posts the text model held; the first-verdict figures above are measured with it running,
+   and the bench reports how fast the deep queue drains (posts/s) and what it decided.
 
 Texts are distinct posts from the labelled splits (``--data``), by default 90 % ``ok`` posts
 and 10 % violating ones, roughly what a live community sees; ``--flagged-share`` changes it.
 
-    python bench/moderation.py [--posts 20000] [--rate 200] [--seconds 30] [--concurrency 2]
+    python bench/moderation.py [--posts 20000] [--rate 200] [--seconds 30] [--concurrency 3] [--deep]
 """
 
 import argparse
@@ -105,6 +109,34 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else float("nan")
 
 
+def drain_deep(ids: list[int], t0: float, t1: float, deep_worker, timeout: float = 1800.0) -> dict:
+    """Wait until the second stage has scored every held post it was given; figures."""
+    from microblog.posts.models import ModerationState, Post
+    from moderation.models import ClassifierScore, ModerationCase, Verdict
+
+    cases = ModerationCase.objects.filter(post_id__in=ids, automated=True).values_list("reasons", flat=True)
+    queued = sum(1 for r in cases if r and all(str(x).startswith("textmodel@") for x in r))
+    deadline = time.monotonic() + timeout
+    done = 0
+    while time.monotonic() < deadline:
+        if deep_worker.poll() is not None:
+            sys.exit("bench: the deep worker died")
+        scored = ClassifierScore.objects.filter(post_id__in=ids, classifier="deep")
+        done = scored.values("post_id").distinct().count()
+        if done >= queued:
+            break
+        time.sleep(0.5)
+    end = time.monotonic()
+    elapsed = end - t0
+    deep_verdicts = Verdict.objects.filter(post_id__in=ids, classifiers__startswith="deep@")
+    allow = deep_verdicts.filter(action="allow").count()
+    remove = deep_verdicts.filter(action="remove").count()
+    held = Post.objects.filter(pk__in=ids, moderation_state=ModerationState.HELD).count()
+    return {"queued": queued, "done": done, "seconds": elapsed, "after_first": end - t1,
+            "rate": done / elapsed if elapsed else 0.0,
+            "allow": allow, "remove": remove, "review": done - allow - remove, "held_after": held}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--posts", type=int, default=20000)
@@ -118,6 +150,8 @@ def main() -> int:
     )
     ap.add_argument("--users", type=int, default=2000)
     ap.add_argument("--flagged-share", type=float, default=0.10)
+    ap.add_argument("--deep", action="store_true", help="second stage on, with its own worker (needs torch)")
+    ap.add_argument("--deep-threads", type=int, default=0, help="torch threads of the deep worker (0: cores)")
     ap.add_argument(
         "--data", default="/work/shared/data/moderation", help="labelled CSV or a directory of them"
     )
@@ -127,6 +161,9 @@ def main() -> int:
         sys.exit(f"bench: labelled data not found: {data} (pass --data)")
 
     env = environment()
+    if args.deep:
+        env["HOLDFAST_MODERATION_DEEP"] = "true"
+        env["HOLDFAST_MODERATION_DEEP_THREADS"] = str(args.deep_threads)
     os.environ.update(env)
     print(f"bench: fresh database {DB}, broker {BROKER}")
     fresh_database(env)
@@ -181,6 +218,15 @@ def main() -> int:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    deep_worker = None
+    if args.deep:
+        deep_log = Path(tempfile.mkstemp(prefix="bench-deep-worker-", suffix=".log")[1])
+        deep_worker = subprocess.Popen(
+            ["nice", "-n", "10", str(Path(PYTHON).parent / "celery"), "-A", "microblog", "worker",
+             "-Q", "moderation_deep", "-c", "1", "--pool", "prefork", "--loglevel", "WARNING",
+             "-n", f"bench-deep-{os.getpid()}@%h"],
+            cwd=ROOT, env=env, stdout=deep_log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
     peak_rss = 0
 
     def pending(ids=None) -> int:
@@ -222,8 +268,12 @@ def main() -> int:
         t1 = wait_all(ids)
         throughput = len(ids) / (t1 - t0)
         actions = dict.fromkeys(("allow", "review", "remove"), 0)
-        for action in Verdict.objects.filter(post_id__in=ids).values_list("action", flat=True):
+        first = Verdict.objects.filter(post_id__in=ids).exclude(classifiers__startswith="deep@")
+        for action in first.values_list("action", flat=True):
             actions[action] += 1
+        deep_stats = None
+        if deep_worker is not None:
+            deep_stats = drain_deep(ids, t0, t1, deep_worker)
 
         # 2. Latency at a steady rate, each post its own commit, from a few producer threads.
         n = int(args.rate * args.seconds)
@@ -262,8 +312,18 @@ def main() -> int:
         behind = late[0]
         offered = n / (time.monotonic() - start)
         wait_all(steady, timeout=120)
-        lat = list(Verdict.objects.filter(post_id__in=steady).values_list("latency", flat=True))
+        lat = list(
+            Verdict.objects.filter(post_id__in=steady)
+            .exclude(classifiers__startswith="deep@")
+            .values_list("latency", flat=True)
+        )
     finally:
+        if deep_worker is not None:
+            deep_worker.send_signal(signal.SIGTERM)
+            try:
+                deep_worker.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(deep_worker.pid, signal.SIGKILL)
         worker.send_signal(signal.SIGTERM)
         try:
             worker.wait(30)
@@ -279,6 +339,17 @@ def main() -> int:
         f"  verdicts: {actions['allow']} allow, {actions['review']} review, {actions['remove']} remove "
         f"(flagged share of input {args.flagged_share:.0%})"
     )
+    if deep_stats is not None:
+        print(
+            f"Second stage: {deep_stats['queued']} held posts queued, {deep_stats['done']} scored "
+            f"{deep_stats['seconds']:.1f}s after the first enqueue "
+            f"({deep_stats['after_first']:.1f}s after the last first verdict) "
+            f"→ {deep_stats['rate']:,.1f} posts/s drained "
+            f"(1 worker process at nice 10, in parallel with the first pass); "
+            f"it allowed {deep_stats['allow']}, removed "
+            f"{deep_stats['remove']}, left {deep_stats['review']} for humans. Held for humans overall: "
+            f"{actions['review']} → {deep_stats['held_after']}"
+        )
     print(
         f"Latency at a steady {args.rate:.0f} posts/s (offered {offered:.0f}/s, {n} posts, "
         f"{behind} late sends): "

@@ -59,12 +59,21 @@ def series(range_key: str = "24h", now: datetime | None = None) -> dict:
     latencies: list[list[float]] = [[] for _ in buckets]
     auto = [0] * len(buckets)
     total = [0] * len(buckets)
-    for created, latency, action in Verdict.objects.filter(created_at__gte=start, automated=True).values_list(
-        "created_at", "latency", "action"
-    )[:500_000]:
+    # A review the second stage later decided (allow/remove by "deep@...") is one post decided
+    # without a human, not one held and one decided: count the post once, by its final verdict.
+    redecided = set(
+        Verdict.objects.filter(created_at__gte=start, automated=True, classifiers__startswith="deep@")
+        .values_list("post_id", flat=True)[:500_000]
+    )
+    for created, latency, action, post_id, label in Verdict.objects.filter(
+        created_at__gte=start, automated=True
+    ).values_list("created_at", "latency", "action", "post_id", "classifiers")[:500_000]:
         i = int((created - start) / step)
         if 0 <= i < len(buckets):
-            latencies[i].append(latency)
+            if not label.startswith("deep@"):  # latency: commit to the first verdict
+                latencies[i].append(latency)
+            if action == "review" and post_id in redecided and not label.startswith("deep@"):
+                continue
             total[i] += 1
             auto[i] += action != "review"
     p95 = [percentile(v, 0.95) for v in latencies]

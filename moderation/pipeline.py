@@ -25,7 +25,7 @@ from django.utils import timezone
 from microblog.posts.models import ModerationState, Post
 from moderation.ml.normalise import normalise
 
-from . import fastinsert, policy, services
+from . import fastinsert, policy, second_stage, services
 from .classifiers.base import ClassifierUnavailable, Item, enabled_classifiers, run_classifier
 
 logger = logging.getLogger(__name__)
@@ -170,6 +170,7 @@ def moderate(post_ids) -> int:
         fastinsert.insert_rows(ClassifierScore, SCORE_FIELDS, rows)
         label = ",".join(c.label for c in classifiers) or "no classifiers"
         services.apply_automated(posts, decisions, label)
+        second_stage.after_first_stage(posts, decisions)
     return len(posts)
 
 

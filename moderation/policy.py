@@ -26,6 +26,14 @@ class Decision:
     category: str = ""
     score: float = 0.0
     reasons: list[str] = field(default_factory=list)
+    # Who asked for review or removal: classifier names, "error:<name>" for a failed one,
+    # "limited" for a limited account. The second stage may only re-decide posts that the
+    # trained text model alone sent to review (``deferrable``).
+    flagged_by: set[str] = field(default_factory=set)
+
+    @property
+    def deferrable(self) -> bool:
+        return self.action == "review" and self.flagged_by == {"textmodel"}
 
     @property
     def reason(self) -> str:
@@ -74,16 +82,20 @@ def decide(
     outputs: list[tuple[Classifier, Result | ClassifierUnavailable]], *, limited: bool = False
 ) -> Decision:
     best = Decision("allow")
-    findings: list[tuple[str, str, float, str]] = []
+    findings: list[tuple[str, str, float, str, str]] = []
     for classifier, result in outputs:
         if isinstance(result, Exception):
-            findings.append(("review", "", 0.0, f"{classifier.name} unavailable ({result}): sent to a human"))
+            findings.append(
+                ("review", "", 0.0, f"{classifier.name} unavailable ({result}): sent to a human",
+                 f"error:{classifier.name}")
+            )
             continue
-        findings.extend(classifier_decision(classifier, result))
+        findings.extend((*f, classifier.name) for f in classifier_decision(classifier, result))
     if limited:
-        findings.append(("review", "", 0.0, "account is limited: every post is reviewed"))
-    for action, cat, score, why in findings:
+        findings.append(("review", "", 0.0, "account is limited: every post is reviewed", "limited"))
+    for action, cat, score, why, source in findings:
         best.reasons.append(why)
+        best.flagged_by.add(source)
         if _better((action, cat), (best.action, best.category)):
             best.action, best.category, best.score = action, cat, score
     return best

@@ -1,9 +1,10 @@
-"""Celery tasks on the ``moderation`` queue: idempotent, acks late, retried with backoff."""
+"""Celery tasks on the ``moderation`` queue (and the second stage's ``moderation_deep``):
+idempotent, acks late, retried with backoff."""
 
 from celery import shared_task
 from django.db import DatabaseError, InterfaceError, OperationalError
 
-from . import pipeline, services
+from . import pipeline, second_stage, services
 
 RETRYABLE = (OperationalError, InterfaceError, DatabaseError, ConnectionError, TimeoutError)
 
@@ -23,6 +24,24 @@ RETRYABLE = (OperationalError, InterfaceError, DatabaseError, ConnectionError, T
 )
 def moderate_posts(post_ids: list[int]) -> int:
     return pipeline.moderate_batch(post_ids)
+
+
+@shared_task(
+    name="moderation.moderate_deep",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=1,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=8,
+    soft_time_limit=120,
+    time_limit=180,
+    ignore_result=True,
+)
+def moderate_deep(post_ids: list[int]) -> dict[str, int]:
+    """Second stage for held posts (``moderation.second_stage``); routed to ``moderation_deep``."""
+    return second_stage.decide_held(post_ids)
 
 
 @shared_task(

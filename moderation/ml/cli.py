@@ -45,7 +45,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=total)
 
-        report = train(train_csv, dev_csv, Path(args.out), seed=args.seed, progress=progress)
+        report = train(train_csv, dev_csv, Path(args.out), seed=args.seed, progress=progress,
+                       deep=False if args.no_deep else None,
+                       embedding_cache=Path(args.embedding_cache) if args.embedding_cache else None)
     print(report.summary())
     print("wrote: " + ", ".join(str(p) for p in report.files))
     return 0
@@ -98,6 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     t.add_argument("--dev", help="dev CSV (default: DATA/dev.csv if present)")
     t.add_argument("--out", default=str(ARTEFACT_DIR), help="artefact directory")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--no-deep", action="store_true",
+                   help="skip the second stage (trained by default when the 'deep' extra is installed)")
+    t.add_argument("--embedding-cache", help="directory keeping the second stage's MiniLM embeddings")
     t.set_defaults(func=_cmd_train)
     e = sub.add_parser("evaluate", help="evaluate the artefact on a labelled CSV")
     e.add_argument("--data", required=True, help="directory with dev.csv, or a CSV file")

@@ -195,6 +195,8 @@ def calibrate(
     targets: CalibrationTargets | None = None,
     grid_size: int = 60,
     rounds: int = 8,
+    fixed: np.ndarray | None = None,
+    fixed_categories: np.ndarray | None = None,
 ) -> tuple[dict[str, Thresholds], dict[str, float]]:
     """Choose per-category (review_at, remove_at) maximising the auto-decided share
     subject to ``targets``.
@@ -204,29 +206,41 @@ def calibrate(
     because "allow" needs *all* scores below their review thresholds, single-coordinate
     moves from "everything to humans" make no progress, hence several starting points
     (including "allow everything").  Deterministic.  Returns the thresholds and the
-    policy metrics they reach on (p, labels)."""
+    policy metrics they reach on (p, labels).
+
+    ``fixed`` (action codes, -1 = free) pins the posts another stage already decided:
+    only the free rows' scores are thresholded, but every constraint is measured over
+    all rows (``fixed_categories``: the removal category index of pinned removals).
+    This is how the second stage is calibrated for the first stage's review band."""
     targets = targets or CalibrationTargets()
     y = np.asarray(labels)
     k = p.shape[1]
     never = 1.0 + 1e-9  # above any probability: this threshold never fires
+    free = np.ones(len(y), dtype=bool) if fixed is None else np.asarray(fixed) < 0
+    p_free = p[free] if free.any() else p
     grids = []
     for j in range(k):
-        q = np.quantile(p[:, j], np.linspace(0.0, 1.0, grid_size))
+        q = np.quantile(p_free[:, j], np.linspace(0.0, 1.0, grid_size))
         grids.append(np.unique(np.concatenate([[0.0], q, [never]])))
 
-    objective = _Objective(p, y, targets)
+    objective = _Objective(p, y, targets, fixed, fixed_categories)
 
     starts = [(np.zeros(k), np.full(k, never)), (np.full(k, never), np.full(k, never))]
     for qr, qm in ((0.5, 0.9), (0.7, 0.95), (0.3, 0.8)):
-        starts.append((np.array([np.quantile(p[:, j], qr) for j in range(k)]),
-                       np.array([np.quantile(p[:, j], qm) for j in range(k)])))
+        starts.append((np.array([np.quantile(p_free[:, j], qr) for j in range(k)]),
+                       np.array([np.quantile(p_free[:, j], qm) for j in range(k)])))
     results = [_ascend(objective, grids, rv, rm, rounds) for rv, rm in starts]
     _best, review, remove = max(results, key=lambda r: r[0])
     thresholds = {
         c: Thresholds(float(review[j]), float(remove[j])) for j, c in enumerate(CATEGORIES)
     }
-    return thresholds, policy_metrics(decide_array(p, review, remove), y,
-                                      removal_category_array(p, remove))
+    actions = decide_array(p, review, remove)
+    cats = removal_category_array(p, remove)
+    if fixed is not None:
+        actions = np.where(free, actions, fixed).astype(np.int8)
+        fc = np.full(len(y), -1) if fixed_categories is None else np.asarray(fixed_categories)
+        cats = np.where(free, cats, fc)
+    return thresholds, policy_metrics(actions, y, cats)
 
 
 class _Objective:
@@ -234,8 +248,24 @@ class _Objective:
     ``policy_metrics`` but with label masks precomputed (it is evaluated thousands of
     times)."""
 
-    def __init__(self, p: np.ndarray, y: np.ndarray, targets: CalibrationTargets) -> None:
+    def __init__(
+        self,
+        p: np.ndarray,
+        y: np.ndarray,
+        targets: CalibrationTargets,
+        fixed: np.ndarray | None = None,
+        fixed_categories: np.ndarray | None = None,
+    ) -> None:
         self.p, self.t, self.n = p, targets, len(y)
+        # Rows pinned by another stage (see ``calibrate``): their action and removal category.
+        self.free: np.ndarray | None = None
+        if fixed is not None:
+            fixed = np.asarray(fixed)
+            self.free = fixed < 0
+            self.fixed_remove = fixed == 2
+            self.fixed_allow = fixed == 0
+            self.fixed_first = (np.full(len(y), -1) if fixed_categories is None
+                                else np.asarray(fixed_categories))
         self.flagged = y != "ok"
         self.n_ok = int((~self.flagged).sum())
         self.viol = y == "violence"
@@ -248,6 +278,11 @@ class _Objective:
         hit_rm = self.p >= remove_at
         remove = hit_rm.any(axis=1)
         allow = ~(self.p >= review_at).any(axis=1) & ~remove
+        first = hit_rm.argmax(axis=1)
+        if self.free is not None:
+            remove = (remove & self.free) | self.fixed_remove
+            allow = (allow & self.free) | self.fixed_allow
+            first = np.where(self.free, first, self.fixed_first)
         n_auto = int(allow.sum() + remove.sum())
         v = 0.0
         if self.n_viol:
@@ -259,7 +294,6 @@ class _Objective:
         n_rm = int(remove.sum())
         if n_rm:
             v += max(0.0, t.removal_precision - int((remove & self.flagged).sum()) / n_rm)
-            first = hit_rm.argmax(axis=1)
             for j in range(self.p.shape[1]):
                 mask = remove & (first == j)
                 k = int(mask.sum())

@@ -92,8 +92,9 @@ def test_train_classifier_wraps_training_with_progress(tmp_path, monkeypatch, ca
         def summary(self):
             return "trained: summary line"
 
-    def fake_train(train_csv, dev_csv, out_dir, seed=0, progress=None):
+    def fake_train(train_csv, dev_csv, out_dir, seed=0, progress=None, deep=None, embedding_cache=None):
         calls.update(train=train_csv, dev=dev_csv, out=out_dir, seed=seed)
+        calls.update(deep=deep, cache=embedding_cache)
         for i in range(3):
             progress("stage", i + 1, 3)
         return Report()
@@ -107,8 +108,13 @@ def test_train_classifier_wraps_training_with_progress(tmp_path, monkeypatch, ca
         "dev": tmp_path / "dev.csv",
         "out": tmp_path / "out",
         "seed": 3,
+        "deep": None,  # the second stage: trained when the extra is installed
+        "cache": None,
     }
     assert "trained: summary line" in capsys.readouterr().out
+    call_command("train_classifier", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--no-deep",
+                 "--embedding-cache", str(tmp_path / "cache"))
+    assert calls["deep"] is False and calls["cache"] == tmp_path / "cache"
 
 
 @pytest.mark.skipif(not (DATA / "train.csv").is_file(), reason="labelled data not available")
@@ -127,6 +133,10 @@ def test_train_classifier_real_small_sample(tmp_path):
         )
     call_command("train_classifier", "--data", str(tmp_path), "--out", str(tmp_path / "a"))
     assert {"model.npz", "thresholds.json", "MODEL_CARD.md"} <= {p.name for p in (tmp_path / "a").iterdir()}
+    from moderation.ml.deep import available
+
+    # with the `deep` extra installed the command rebuilds the second stage too
+    assert (tmp_path / "a" / "deep.npz").is_file() == available()
 
 
 def test_train_classifier_bad_input(tmp_path):

@@ -293,8 +293,8 @@ def test_training_is_deterministic(tmp_path: Path) -> None:
     stages: list[str] = []
     # 2 folds and no trade-off table: same code path, a fraction of the fits
     r1 = train(tr, dv, tmp_path / "a", seed=3, progress=lambda s, d, t: stages.append(s),
-               n_folds=2, tradeoff=False)
-    r2 = train(tr, dv, tmp_path / "b", seed=3, n_folds=2, tradeoff=False)
+               n_folds=2, tradeoff=False, deep=False)
+    r2 = train(tr, dv, tmp_path / "b", seed=3, n_folds=2, tradeoff=False, deep=False)
     assert stages and r1.version == r2.version
     assert r1.dev is not None and r2.dev is not None
     assert r1.dev.to_dict() == r2.dev.to_dict()

@@ -1,6 +1,7 @@
 """Rebuild the text classifier artefact reproducibly from labelled data.
 
     manage.py train_classifier --data /path/to/dir-with-train.csv-and-dev.csv [--out DIR] [--seed 0]
+        [--no-deep] [--embedding-cache DIR]
 
 Wraps ``moderation.ml.training.train`` with a progress bar. The artefact (model,
 thresholds calibrated on dev, metrics, model card) is written to
@@ -26,8 +27,18 @@ class Command(BaseCommand):
         parser.add_argument("--dev", help="dev CSV (default: dev.csv next to train.csv)")
         parser.add_argument("--out", default=str(ARTEFACT_DIR), help="artefact directory")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--no-deep", action="store_true",
+            help="skip the second stage (trained by default when the 'deep' extra is installed)",
+        )
+        parser.add_argument(
+            "--embedding-cache", help="directory keeping the second stage's MiniLM embeddings"
+        )
 
-    def handle(self, *args, data: str, dev: str | None, out: str, seed: int, **options):
+    def handle(
+        self, *args, data: str, dev: str | None, out: str, seed: int, no_deep: bool = False,
+        embedding_cache: str | None = None, **options,
+    ):
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         from moderation.ml.training import DataError, train
@@ -57,7 +68,11 @@ class Command(BaseCommand):
                 def progress(stage: str, done: int, total: int) -> None:
                     bar.update(task, description=stage, completed=done, total=total)
 
-                report = train(train_csv, dev_csv, Path(out), seed=seed, progress=progress)
+                report = train(
+                    train_csv, dev_csv, Path(out), seed=seed, progress=progress,
+                    deep=False if no_deep else None,
+                    embedding_cache=Path(embedding_cache) if embedding_cache else None,
+                )
         except DataError as exc:
             raise CommandError(str(exc)) from None
         except OSError as exc:
