@@ -44,6 +44,8 @@ HOLDFAST_MODERATION_STRIKE_RULES = [
     {"strikes": 5, "action": "suspend", "days": 0},
 ]
 HOLDFAST_MODERATION_STRIKE_EXPIRY_DAYS = env.int("HOLDFAST_MODERATION_STRIKE_EXPIRY_DAYS", default=90)
+# An author may appeal a decision for this many days after it (0 = no limit).
+HOLDFAST_MODERATION_APPEAL_WINDOW_DAYS = env.int("HOLDFAST_MODERATION_APPEAL_WINDOW_DAYS", default=30)
 # Thresholds for classifiers other than the trained model (which brings its own,
 # calibrated on the dev split, in moderation/ml/artefacts/thresholds.json).
 HOLDFAST_MODERATION_THRESHOLDS = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -779,14 +779,27 @@ def bulk_decide(moderator, case_ids: Iterable, decision: str, reason: str = "") 
 
 
 @transaction.atomic
+def appeal_deadline(case: ModerationCase) -> datetime | None:
+    """Until when the decision on this case can be appealed (None: no limit)."""
+    days = settings.HOLDFAST_MODERATION_APPEAL_WINDOW_DAYS
+    if not days or case.decided_at is None:
+        return None
+    return case.decided_at + timedelta(days=days)
+
+
 def appeal(author, case: ModerationCase, text: str) -> Appeal:
-    """The author appeals a removal or account action once."""
+    """The author appeals a removal or account action once, within the appeal window."""
     text = (text or "").strip()
     owner_id = case.post.author_id if case.post_id else case.account_id
     if owner_id != author.pk:
         raise PermissionDenied("You can only appeal decisions about your own posts or account.")
     if case.status != CaseStatus.RESOLVED or case.outcome not in (Outcome.REMOVED, Outcome.ACTIONED):
         raise ValidationError({"non_field_errors": ["Only removals and account actions can be appealed."]})
+    deadline = appeal_deadline(case)
+    if deadline is not None and timezone.now() > deadline:
+        raise ValidationError(
+            {"non_field_errors": [f"The time to appeal this decision ended on {deadline:%Y-%m-%d}."]}
+        )
     if not text:
         raise ValidationError({"text": "Say why the decision was wrong."})
     if len(text) > 2000:

@@ -81,5 +81,8 @@ def appeal(request: HttpRequest, case_id: int) -> HttpResponse:
             except ValidationError as exc:
                 form_errors(form, exc)
     return render(
-        request, "moderation/appeal_form.html", {"case": case, "form": form, "title": "Appeal"}, status=status
+        request,
+        "moderation/appeal_form.html",
+        {"case": case, "form": form, "title": "Appeal", "deadline": services.appeal_deadline(case)},
+        status=status,
     )

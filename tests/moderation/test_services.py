@@ -209,6 +209,21 @@ def test_appeal_once_decided_by_other_moderator_reversal_restores(post, alice, b
         services.decide_appeal(moderator2, item, reverse=False, reason="changed my mind")
 
 
+def test_appeal_window_closes(post, alice, bob, moderator, settings):
+    settings.HOLDFAST_MODERATION_APPEAL_WINDOW_DAYS = 30
+    case = services.report(bob, post_id=post.pk, category="hate").case
+    case = services.decide_case(moderator, case, "remove", "hateful")
+    assert services.appeal_deadline(case) == case.decided_at + timedelta(days=30)
+    ModerationCase.objects.filter(pk=case.pk).update(decided_at=timezone.now() - timedelta(days=31))
+    case.refresh_from_db()
+    with pytest.raises(ValidationError, match="time to appeal"):
+        services.appeal(alice, case, "too late?")
+    assert not Appeal.objects.exists()
+    settings.HOLDFAST_MODERATION_APPEAL_WINDOW_DAYS = 0  # no limit
+    assert services.appeal_deadline(case) is None
+    services.appeal(alice, case, "no window on this instance")
+
+
 def test_appeal_only_removals(post, alice, bob, moderator):
     case = services.report(bob, post_id=post.pk, category="hate").case
     services.decide_case(moderator, case, "approve")
