@@ -150,7 +150,14 @@ class RuleClassifier(Classifier):
     categories = ("violence", "hate", "offensive", "spam", "other")
     needs_database = True
 
+    def __init__(self, rules: list[CompiledRule] | None = None, **options) -> None:
+        super().__init__(**options)
+        #: Rules given up front (moderate_file reads them once); None: read on every batch.
+        self.fixed_rules = rules
+
     def load(self) -> list[CompiledRule]:
+        if self.fixed_rules is not None:
+            return self.fixed_rules
         from moderation.models import Rule
 
         return [compile_rule(r) for r in Rule.objects.filter(enabled=True).order_by("id")]

@@ -26,8 +26,10 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
     return path
 
 
-def test_moderate_file_without_database(tmp_path, capsys):
-    # No db fixture: pytest-django refuses any database access in this test.
+def test_moderate_file_judges_texts_without_database_access(tmp_path, capsys, settings):
+    # No db fixture: pytest-django refuses any database access in this test, so the
+    # enabled classifiers here must not need it.
+    settings.HOLDFAST_MODERATION_CLASSIFIERS = ["moderation.classifiers.textmodel.TextModelClassifier"]
     src = write_csv(tmp_path / "posts.csv", ["id", "text"], [["a1", BENIGN], ["a2", VIOLENT], ["a3", ""]])
     out = tmp_path / "verdicts.csv"
     call_command("moderate_file", "--in", str(src), "--out", str(out))
@@ -35,8 +37,22 @@ def test_moderate_file_without_database(tmp_path, capsys):
     assert [r["id"] for r in rows] == ["a1", "a2", "a3"]
     assert {"violence", "hate", "offensive", "action"} <= set(rows[0])
     assert rows[0]["action"] == "allow" and rows[1]["action"] in ("review", "remove")
-    captured = capsys.readouterr()
-    assert "3 posts" in captured.out and "skipped" in captured.err
+    assert "3 posts" in capsys.readouterr().out
+
+
+def test_moderate_file_applies_the_moderators_rules_without_writing(tmp_path, capsys, rule):
+    from moderation.models import AuditEntry, Rule
+
+    rule("harbourgate", action="remove", category="hate")
+    before = (AuditEntry.objects.count(), Rule.objects.count())
+    src = write_csv(tmp_path / "posts.csv", ["id", "text"], [["b1", BENIGN], ["b2", "the Harbourgate crowd"]])
+    out = tmp_path / "verdicts.csv"
+    call_command("moderate_file", "--in", str(src), "--out", str(out))
+    rows = {r["id"]: r for r in csv.DictReader(out.open())}
+    assert rows["b1"]["action"] == "allow"
+    assert (rows["b2"]["action"], rows["b2"]["category"]) == ("remove", "hate")
+    assert (AuditEntry.objects.count(), Rule.objects.count()) == before
+    assert "spam (it needs the authors' posting history)" in capsys.readouterr().err
 
 
 def test_moderate_file_bad_input(tmp_path):
@@ -65,6 +81,7 @@ def test_moderate_file_with_database_unreachable(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "allow" in (tmp_path / "v.csv").read_text()
+    assert "rules (the database is unreachable" in done.stderr and "Traceback" not in done.stderr
     missing = subprocess.run(
         [sys.executable, "manage.py", "moderate_file", "--in", "nope.csv", "--out", str(tmp_path / "v.csv")],
         cwd=ROOT,

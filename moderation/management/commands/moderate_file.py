@@ -4,8 +4,10 @@ touching the database (it works with the database unreachable).
     manage.py moderate_file --in posts.csv --out verdicts.csv
 
 Input columns ``id,text``; output ``id``, one score column per category, and ``action``
-(plus ``category`` and ``reason``). Classifiers that need the database (rules, spam
-heuristics) are skipped and named on stderr.
+(plus ``category`` and ``reason``). The moderators' rules are read once from the database
+when it answers (nothing is written); when it does not, they are skipped and that is said on
+stderr. The spam heuristics judge an account's recent posting, which a CSV of texts does not
+have: they are skipped.
 """
 
 import csv
@@ -13,9 +15,11 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from moderation import policy
-from moderation.classifiers.base import Item, enabled_classifiers
+from moderation.classifiers.base import Classifier, Item, enabled_classifiers
+from moderation.classifiers.rules import RuleClassifier
 from moderation.ml.normalise import normalise
 from moderation.pipeline import classify
 
@@ -35,13 +39,6 @@ class Command(BaseCommand):
         src_path, dst_path = Path(src), Path(dst)
         if not src_path.is_file():
             raise CommandError(f"input file not found: {src_path}")
-        classifiers = [c for c in enabled_classifiers() if not c.needs_database]
-        skipped = [c.name for c in enabled_classifiers() if c.needs_database]
-        if skipped:
-            self.stderr.write(f"skipped (they need the database): {', '.join(skipped)}")
-        categories: list[str] = []
-        for c in classifiers:
-            categories += [cat for cat in c.categories if cat not in categories]
         counts = {"allow": 0, "review": 0, "remove": 0}
         try:
             with src_path.open(encoding="utf-8", newline="") as fin:
@@ -51,6 +48,12 @@ class Command(BaseCommand):
                     raise CommandError(
                         f"{src_path}: missing column(s) {', '.join(missing)} (need a header row with id,text)"
                     )
+                classifiers, skipped = self._offline_classifiers()
+                if skipped:
+                    self.stderr.write(f"skipped: {'; '.join(skipped)}")
+                categories: list[str] = []
+                for c in classifiers:
+                    categories += [cat for cat in c.categories if cat not in categories]
                 dst_path.parent.mkdir(parents=True, exist_ok=True)
                 with dst_path.open("w", encoding="utf-8", newline="") as fout:
                     writer = csv.writer(fout)
@@ -74,6 +77,24 @@ class Command(BaseCommand):
             f"{total} posts: {counts['allow']} allow, {counts['review']} review, {counts['remove']} remove "
             f"→ {dst_path}"
         )
+
+    def _offline_classifiers(self) -> tuple[list[Classifier], list[str]]:
+        """The enabled classifiers that can judge a bare text without writing anything."""
+        usable, skipped = [], []
+        for classifier in enabled_classifiers():
+            if isinstance(classifier, RuleClassifier):
+                try:
+                    rules = classifier.load()
+                except DatabaseError as exc:
+                    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    skipped.append(f"rules (the database is unreachable: {first_line})")
+                    continue
+                usable.append(RuleClassifier(rules=rules))
+            elif classifier.needs_database:
+                skipped.append(f"{classifier.name} (it needs the authors' posting history)")
+            else:
+                usable.append(classifier)
+        return usable, skipped
 
     def _write(self, writer, rows, classifiers, categories, counts) -> None:
         items = [
