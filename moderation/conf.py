@@ -88,4 +88,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=5),
         "options": {"queue": "moderation"},
     },
+    "moderation-prune-fingerprints": {
+        "task": "moderation.prune_fingerprints",
+        "schedule": timedelta(hours=1),
+        "options": {"queue": "moderation"},
+    },
 }

@@ -5,6 +5,7 @@ from celery import shared_task
 from django.db import DatabaseError, InterfaceError, OperationalError
 
 from . import pipeline, second_stage, services
+from .classifiers import spam
 
 RETRYABLE = (OperationalError, InterfaceError, DatabaseError, ConnectionError, TimeoutError)
 
@@ -63,3 +64,18 @@ def sweep_pending() -> int:
 )
 def expire_account_actions() -> int:
     return services.expire_account_actions()
+
+
+@shared_task(
+    name="moderation.prune_fingerprints",
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=300,
+    time_limit=360,
+    autoretry_for=RETRYABLE,
+    retry_backoff=True,
+    max_retries=5,
+)
+def prune_fingerprints() -> int:
+    """Drop spam-detection fingerprints older than the spam window (hourly, from beat)."""
+    return spam.prune_fingerprints()

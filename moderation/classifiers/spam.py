@@ -26,6 +26,26 @@ def fingerprint(normalised: str) -> str:
     return hashlib.blake2b(core.encode(), digest_size=16).hexdigest() if len(core) >= 8 else ""
 
 
+PRUNE_BATCH = 10_000
+
+
+def prune_fingerprints(now=None) -> int:
+    """Delete fingerprints older than the spam window: nothing reads them again, and one row
+    per post would otherwise grow the table forever. Deleted in batches so no statement
+    holds locks for long. Returns how many were deleted."""
+    from moderation.models import TextFingerprint
+
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.HOLDFAST_MODERATION_SPAM["window_seconds"])
+    deleted = 0
+    while True:
+        batch = list(
+            TextFingerprint.objects.filter(created_at__lt=cutoff).values_list("id", flat=True)[:PRUNE_BATCH]
+        )
+        if not batch:
+            return deleted
+        deleted += TextFingerprint.objects.filter(id__in=batch).delete()[0]
+
+
 class SpamClassifier(Classifier):
     name = "spam"
     version = "1"

@@ -144,6 +144,28 @@ def test_spam_same_text_from_many_accounts(make_user, publish):
     assert states[-1] != ModerationState.ALLOWED
 
 
+def test_old_fingerprints_are_pruned_and_recent_ones_still_catch_floods(make_user, publish, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from moderation import tasks
+    from moderation.models import TextFingerprint
+
+    text = "Visit my amazing shop for the best deals on watches today"
+    old = [publish(make_user(), text) for _ in range(3)]
+    window = timedelta(seconds=settings.HOLDFAST_MODERATION_SPAM["window_seconds"])
+    long_ago = timezone.now() - window - timedelta(minutes=1)
+    TextFingerprint.objects.filter(post__in=old).update(created_at=long_ago)
+    publish(make_user(), "A different post about the harbour and the tides")
+    assert tasks.prune_fingerprints() == 3
+    assert TextFingerprint.objects.count() == 1
+    assert tasks.prune_fingerprints() == 0
+    # Flood detection within the window works as before.
+    states = [publish(make_user(), text).moderation_state for _ in range(6)]
+    assert states[0] == ModerationState.ALLOWED and states[-1] != ModerationState.ALLOWED
+
+
 def test_sweeper_requeues_old_pending_posts(alice):
     post = posts.create_post(alice, text=BENIGN)  # no on_commit: as if the broker was down
     assert pipeline.sweep(age=3600) == 0
