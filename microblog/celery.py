@@ -13,3 +13,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "microblog.settings")
 app = Celery("microblog")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def tasks_run_eagerly() -> bool:
+    """True where no broker is configured: tasks run in-process when they are queued."""
+    return bool(app.conf.task_always_eager)

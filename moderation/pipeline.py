@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from microblog.celery import tasks_run_eagerly
 from microblog.posts.models import ModerationState, Post
 from moderation.ml.normalise import normalise
 
@@ -31,12 +32,6 @@ from .classifiers.base import ClassifierUnavailable, Item, enabled_classifiers, 
 logger = logging.getLogger(__name__)
 
 LIST_KEY = "holdfast:moderation:pending"
-
-
-def _eager() -> bool:
-    from microblog.celery import app
-
-    return bool(app.conf.task_always_eager)
 
 
 @cache
@@ -66,7 +61,7 @@ def enqueue_posts(sender=None, post_ids=(), **kwargs) -> None:
         logger.info("broker recently down: posts %s left for the sweeper", ids)
         return
     try:
-        if not _eager():
+        if not tasks_run_eagerly():
             length = redis_client().rpush(LIST_KEY, *ids)
             size = max(1, settings.HOLDFAST_MODERATION_BATCH_SIZE)
             before = length - len(ids)
@@ -80,7 +75,7 @@ def enqueue_posts(sender=None, post_ids=(), **kwargs) -> None:
 
 def drain(limit: int) -> list[int]:
     """Take up to ``limit`` queued ids from the shared list (empty when eager or down)."""
-    if limit <= 0 or _eager():
+    if limit <= 0 or tasks_run_eagerly():
         return []
     try:
         raw = redis_client().lpop(LIST_KEY, limit) or []
@@ -91,7 +86,7 @@ def drain(limit: int) -> list[int]:
 
 
 def give_back(ids: list[int]) -> None:
-    if ids and not _eager():
+    if ids and not tasks_run_eagerly():
         try:
             redis_client().rpush(LIST_KEY, *ids)
         except Exception:  # the sweeper will find them
@@ -183,7 +178,7 @@ def moderate_batch(own_ids) -> int:
     except Exception:
         give_back(extra)
         raise
-    if extra and not _eager():
+    if extra and not tasks_run_eagerly():
         follow_up()
     return done
 

@@ -180,7 +180,7 @@ _RELATED_ALIASES = (
 
 @lru_cache(maxsize=4)
 def _related_columns(vendor: str) -> tuple[str, list[tuple[str, type, list, list]]]:
-    """The select list for _RELATED_ALIASES, and per alias its model, fields and converters.
+    """The select list for _RELATED_ALIASES, and per alias its model, columns and converters.
 
     The converters are what Django applies to a column of that field on this database (on
     SQLite, text into datetimes; on PostgreSQL next to nothing).
@@ -194,7 +194,7 @@ def _related_columns(vendor: str) -> tuple[str, list[tuple[str, type, list, list
         columns = [Col(alias, f) for f in fields]
         # Backend converters first, then the field's own: the order Django's compiler uses.
         converters = [connection.ops.get_db_converters(c) + c.get_db_converters(connection) for c in columns]
-        layout.append((alias, model, fields, converters))
+        layout.append((alias, model, columns, converters))
     return ", ".join(parts), layout
 
 
@@ -202,21 +202,22 @@ def _posts_from_rows(rows: list[tuple], offset: int) -> list[Post]:
     """Posts with their related objects from rows whose columns from ``offset`` on are the
     select list of _related_columns: what select_related builds, without compiling a query."""
     _, layout = _related_columns(connection.vendor)
+    links = [(alias, parent, Post._meta.get_field(name)) for alias, parent, name in _RELATED_ALIASES[1:]]
     db = connection.alias
     posts = []
     for row in rows:
         position, loaded = offset, {}
-        for alias, model, fields, converters in layout:
-            values = list(row[position : position + len(fields)])
-            position += len(fields)
-            for index, field_converters in enumerate(converters):
-                for convert in field_converters:
-                    values[index] = convert(values[index], fields[index], connection)
+        for alias, model, columns, converters in layout:
+            values = list(row[position : position + len(columns)])
+            position += len(columns)
+            for index, column_converters in enumerate(converters):
+                for convert in column_converters:
+                    values[index] = convert(values[index], columns[index], connection)
             loaded[alias] = model.from_db(db, None, values) if values[0] is not None else None
-        for alias, parent, relation in _RELATED_ALIASES[1:]:
+        for alias, parent, relation in links:
             owner = loaded[parent]
             if owner is not None:
-                Post._meta.get_field(relation).set_cached_value(owner, loaded[alias])
+                relation.set_cached_value(owner, loaded[alias])
         posts.append(loaded["p"])
     return posts
 
@@ -322,9 +323,9 @@ def new_own_post(post: Post, *, with_media: bool) -> Post:
     moderation state may have moved since it was saved, and only where tasks run eagerly
     (moderation then ran when the post was committed); otherwise it is still pending.
     """
-    from microblog.celery import app
+    from microblog.celery import tasks_run_eagerly
 
-    if app.conf.task_always_eager:
+    if tasks_run_eagerly():
         post.refresh_from_db(fields=["moderation_state"])
     if with_media:
         attach_media([post])
