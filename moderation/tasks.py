@@ -8,6 +8,14 @@ from . import pipeline, second_stage, services
 from .classifiers import spam
 
 RETRYABLE = (OperationalError, InterfaceError, DatabaseError, ConnectionError, TimeoutError)
+# Periodic housekeeping from beat: safe to re-run, retried while the database is away.
+HOUSEKEEPING = {
+    "acks_late": True,
+    "ignore_result": True,
+    "autoretry_for": RETRYABLE,
+    "retry_backoff": True,
+    "max_retries": 5,
+}
 
 
 @shared_task(
@@ -52,30 +60,12 @@ def sweep_pending() -> int:
     return pipeline.sweep()
 
 
-@shared_task(
-    name="moderation.expire_account_actions",
-    acks_late=True,
-    ignore_result=True,
-    soft_time_limit=120,
-    time_limit=180,
-    autoretry_for=RETRYABLE,
-    retry_backoff=True,
-    max_retries=5,
-)
+@shared_task(name="moderation.expire_account_actions", soft_time_limit=120, time_limit=180, **HOUSEKEEPING)
 def expire_account_actions() -> int:
     return services.expire_account_actions()
 
 
-@shared_task(
-    name="moderation.prune_fingerprints",
-    acks_late=True,
-    ignore_result=True,
-    soft_time_limit=300,
-    time_limit=360,
-    autoretry_for=RETRYABLE,
-    retry_backoff=True,
-    max_retries=5,
-)
+@shared_task(name="moderation.prune_fingerprints", soft_time_limit=300, time_limit=360, **HOUSEKEEPING)
 def prune_fingerprints() -> int:
     """Drop spam-detection fingerprints older than the spam window (hourly, from beat)."""
     return spam.prune_fingerprints()
