@@ -86,8 +86,8 @@ class Command(BaseCommand):
                 try:
                     rules = classifier.load()
                 except DatabaseError as exc:
-                    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                    skipped.append(f"rules (the database is unreachable: {first_line})")
+                    why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    skipped.append(f"rules (the database is unreachable: {why})")
                     continue
                 usable.append(RuleClassifier(rules=rules))
             elif classifier.needs_database:
