@@ -17,6 +17,9 @@ Safe by construction:
 - Optional: without ``HOLDFAST_MODERATION_DEEP`` on, the ``deep`` extra (torch) installed
   and ``moderation/ml/artefacts/deep.npz`` present, nothing is queued and the site runs
   exactly as before; a lost task or a failing second stage just leaves the post for humans.
+- Nothing to sweep: a post waiting for its second-stage score is already ``held`` with an open
+  case in the human queue (``services.apply_automated`` did that in the first stage's
+  transaction), so a dead broker or deep worker costs a human decision, never a lost post.
 """
 
 from __future__ import annotations
