@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from microblog.api.fields import MAX_OBJECT_ID
 from microblog.api.views import int_query_param, next_page_url
 
 from . import rules_service, services
@@ -184,9 +185,9 @@ class AuditView(ModeratorView):
         summary="The append-only audit log, newest first",
     )
     def get(self, request: Request) -> Response:
-        before = int_query_param(request, "before", None, 1, 2**63 - 1)
+        before = int_query_param(request, "before", None, 1, MAX_OBJECT_ID)
         limit = int_query_param(request, "limit", 50, 1, 200)
-        target_id = int_query_param(request, "target_id", None, 0, 2**63 - 1)
+        target_id = int_query_param(request, "target_id", None, 0, MAX_OBJECT_ID)
         qs = AuditEntry.objects.all()
         if before:
             qs = qs.filter(id__lt=before)

@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from microblog.api.fields import ObjectIdField
+
 from .models import (
     AccountAction,
     AccountActionKind,
@@ -17,7 +19,7 @@ from .models import (
 
 class ReportCreateSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
-    post_id = serializers.IntegerField(required=False, min_value=1)
+    post_id = ObjectIdField(required=False)
     username = serializers.CharField(required=False, max_length=30)
     comment = serializers.CharField(required=False, allow_blank=True, max_length=1000)
 
@@ -93,7 +95,7 @@ class DecisionSerializer(serializers.Serializer):
 
 
 class BulkDecisionSerializer(DecisionSerializer):
-    cases = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=200)
+    cases = serializers.ListField(child=ObjectIdField(), min_length=1, max_length=200)
 
 
 class BulkResultSerializer(serializers.Serializer):
@@ -118,7 +120,7 @@ class AccountActionSerializer(serializers.ModelSerializer):
 
 
 class AppealCreateSerializer(serializers.Serializer):
-    case = serializers.IntegerField(min_value=1)
+    case = ObjectIdField()
     text = serializers.CharField(max_length=2000)
 
 

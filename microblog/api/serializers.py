@@ -7,6 +7,7 @@ from microblog.notifications.models import Notification, NotificationKind
 from microblog.posts.models import Attachment, ModerationState, Post, PostEdit, Visibility
 
 from . import representations
+from .fields import ObjectIdField
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -135,9 +136,9 @@ class PostCreateSerializer(serializers.Serializer):
     )
     content_warning = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     visibility = serializers.ChoiceField(choices=Visibility.choices, default=Visibility.PUBLIC)
-    in_reply_to_id = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+    in_reply_to_id = ObjectIdField(required=False, allow_null=True, default=None)
     attachment_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=ObjectIdField(),
         required=False,
         default=list,
         max_length=settings.HOLDFAST_MAX_ATTACHMENTS,

@@ -17,6 +17,7 @@ from microblog.posts import timelines
 from microblog.posts.media import store_attachment
 
 from . import serializers as s
+from .fields import MAX_OBJECT_ID
 
 BEFORE = OpenApiParameter("before", int, description="Show items older than this id (cursor).")
 LIMIT = OpenApiParameter("limit", int, description="Items per page, 1 to 40 (default 20).")
@@ -36,7 +37,7 @@ def int_query_param(request: Request, name: str, default: int | None, lo: int, h
 
 
 def _paging(request: Request) -> tuple[int | None, int]:
-    return int_query_param(request, "before", None, 1, 2**63 - 1), int_query_param(
+    return int_query_param(request, "before", None, 1, MAX_OBJECT_ID), int_query_param(
         request, "limit", 20, 1, 40
     )
 

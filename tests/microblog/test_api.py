@@ -50,6 +50,9 @@ def test_signup_bad_input_gives_field_errors(api, alice, payload, field):
         ({"text": "ok", "visibility": "secret"}, "visibility"),
         ({"text": "ok", "in_reply_to_id": "abc"}, "in_reply_to_id"),
         ({"text": "ok", "attachment_ids": [1, 2, 3, 4, 5]}, "attachment_ids"),
+        # Ids past the 64-bit range once reached SQLite and failed there with a 500.
+        ({"text": "ok", "attachment_ids": [2**64]}, "attachment_ids"),
+        ({"text": "ok", "in_reply_to_id": 2**63}, "in_reply_to_id"),
         ({"text": ["not", "a", "string"]}, "text"),
     ],
 )

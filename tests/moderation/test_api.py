@@ -60,6 +60,8 @@ def test_report_endpoint(post, bob, api_as):
     assert both.status_code == 400
     missing = c.post(f"{BASE}/reports/", {"category": "hate", "post_id": 99999}, format="json")
     assert missing.status_code == 404
+    too_large = c.post(f"{BASE}/reports/", {"category": "hate", "post_id": 2**63}, format="json")
+    assert too_large.status_code == 400 and "post_id" in too_large.json()
     ok = c.post(
         f"{BASE}/reports/", {"category": "hate", "post_id": post.pk, "comment": "mean"}, format="json"
     )
