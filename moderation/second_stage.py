@@ -14,9 +14,11 @@ Safe by construction:
   expensive scoring runs before the transaction, eligibility is checked again inside it.
 - Idempotent: a post that already has a ``deep`` score is skipped, so a re-delivered task
   changes nothing twice (and a post the second stage left for humans is not re-scored).
-- Optional: without ``HOLDFAST_MODERATION_DEEP`` on, the ``deep`` extra (torch) installed
-  and ``moderation/ml/artefacts/deep.npz`` present, nothing is queued and the site runs
-  exactly as before; a lost task or a failing second stage just leaves the post for humans.
+- Optional: without ``HOLDFAST_MODERATION_DEEP`` on and ``moderation/ml/artefacts/deep.npz``
+  present, nothing is queued and the site runs exactly as before. Only the deep worker needs
+  the ``deep`` extra (torch): the first stage queues without it, so web and first-stage
+  workers stay small. A deep worker without the extra, a lost task or a failing second stage
+  just leave the post for humans.
 - Nothing to sweep: a post waiting for its second-stage score is already ``held`` with an open
   case in the human queue (``services.apply_automated`` did that in the first stage's
   transaction), so a dead broker or deep worker costs a human decision, never a lost post.
@@ -53,14 +55,22 @@ def _installed() -> bool:
     return deep.available() and deep.head_exists()
 
 
+def switched_on() -> bool:
+    """Is the second stage switched on, with its head shipped? Enough to queue posts: only the
+    process that scores them (the ``moderation_deep`` worker) needs the ``deep`` extra."""
+    from moderation.ml import deep
+
+    return bool(getattr(settings, "HOLDFAST_MODERATION_DEEP", False)) and deep.head_exists()
+
+
 def enabled() -> bool:
-    """Is the second stage switched on and installable here?"""
-    return bool(getattr(settings, "HOLDFAST_MODERATION_DEEP", False)) and _installed()
+    """Can this process score posts: switched on and the ``deep`` extra installed here?"""
+    return switched_on() and _installed()
 
 
 def after_first_stage(posts: Sequence[Post], decisions: Sequence) -> list[int]:
     """Called inside the first stage's transaction: queue its deferrable reviews once it commits."""
-    if not enabled():
+    if not switched_on():
         return []
     ids = [p.pk for p, d in zip(posts, decisions, strict=True) if getattr(d, "deferrable", False)]
     if ids:
@@ -119,7 +129,12 @@ def decide_held(post_ids: Iterable[int]) -> dict[str, int]:
     """The ``moderation.moderate_deep`` task's work. Returns counts per action taken."""
     counts = {"allow": 0, "review": 0, "remove": 0}
     ids = sorted({int(i) for i in post_ids})
-    if not ids or not enabled():
+    if not ids or not switched_on():
+        return counts
+    if not _installed():
+        # A worker on the deep queue without the extra: say so, the posts stay with humans.
+        logger.warning("second stage switched on but the 'deep' extra is not installed in this worker: "
+                       "%d posts left for humans", len(ids))
         return counts
     from moderation.ml import deep
 

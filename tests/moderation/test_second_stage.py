@@ -149,6 +149,32 @@ def test_degrades_to_first_stage_when_extra_missing(alice, publish, settings, mo
     assert not ClassifierScore.objects.filter(post=post, classifier="deep").exists()
 
 
+@pytest.mark.skipif(not deep.head_exists(), reason="deep.npz is not shipped")
+def test_first_stage_queues_without_the_extra(
+    settings, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    """Only the deep worker needs torch: a first-stage worker without the extra (simulated:
+    ``_installed`` replaced by a stub answering False) still queues its deferrable reviews,
+    and a deep worker without it says so and leaves the posts to humans."""
+    from types import SimpleNamespace
+
+    settings.HOLDFAST_MODERATION_DEEP = True
+    monkeypatch.setattr(second_stage, "_installed", lambda: False)
+    queued: list[int] = []
+    monkeypatch.setattr(second_stage, "enqueue", queued.extend)
+    held = policy.Decision("review", flagged_by={"textmodel"})
+    by_rule = policy.Decision("review", flagged_by={"rules", "textmodel"})
+    with django_capture_on_commit_callbacks(execute=True):
+        second_stage.after_first_stage([SimpleNamespace(pk=1), SimpleNamespace(pk=2)], [held, by_rule])
+    assert queued == [1]
+    assert second_stage.decide_held([1]) == {"allow": 0, "review": 0, "remove": 0}
+    assert "'deep' extra is not installed" in caplog.text
+    settings.HOLDFAST_MODERATION_DEEP = False
+    with django_capture_on_commit_callbacks(execute=True):
+        assert second_stage.after_first_stage([SimpleNamespace(pk=3)], [held]) == []
+    assert queued == [1]
+
+
 @pytest.mark.skipif(deep.available(), reason="only meaningful where the 'deep' extra is not installed")
 def test_without_torch_the_second_stage_is_off(settings):
     settings.HOLDFAST_MODERATION_DEEP = True
