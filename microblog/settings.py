@@ -8,6 +8,7 @@ CELERY_BROKER_URL, SECRET_KEY and ALLOWED_HOSTS (see docs/configuration.md).
 from pathlib import Path
 
 import environ
+import orjson
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -256,11 +257,14 @@ REST_FRAMEWORK = {
         "search": env.str("THROTTLE_SEARCH", default="60/min"),
         "reports": env.str("THROTTLE_REPORTS", default="30/hour"),
     },
+    # orjson renders a page of posts about ten times faster than the json module.
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "drf_orjson_renderer.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Times as DRF's own renderer writes them ("Z" for UTC); any dict key (ints too).
+    "ORJSON_RENDERER_OPTIONS": (orjson.OPT_UTC_Z, orjson.OPT_NON_STR_KEYS),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Holdfast API",
