@@ -280,7 +280,7 @@ def main() -> None:
                 f"   non-2xx {r['non_2xx']}  socket errors {r['socket_errors']}",
                 flush=True,
             )
-    if len(sizes) >= 2:
+    if len(sizes) >= 2 and not args.seed_only:
         small, large = results[sizes[0]], results[sizes[-1]]
         for name in small:
             ratio = large[name]["p99_ms"] / small[name]["p99_ms"]
