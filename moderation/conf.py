@@ -34,6 +34,8 @@ HOLDFAST_MODERATION_SWEEP_INTERVAL = env.float("HOLDFAST_MODERATION_SWEEP_INTERV
 # Circuit breaker for plug-in classifiers: open after N failures in a row, for S seconds.
 HOLDFAST_MODERATION_BREAKER_FAILURES = env.int("HOLDFAST_MODERATION_BREAKER_FAILURES", default=3)
 HOLDFAST_MODERATION_BREAKER_COOLDOWN = env.float("HOLDFAST_MODERATION_BREAKER_COOLDOWN", default=30.0)
+# Seconds one classifier may take for one batch before its posts go to humans (0 = no limit).
+HOLDFAST_MODERATION_CLASSIFIER_TIMEOUT = env.float("HOLDFAST_MODERATION_CLASSIFIER_TIMEOUT", default=10.0)
 # Regex rules: seconds a single match may take before it is abandoned.
 HOLDFAST_MODERATION_REGEX_TIMEOUT = env.float("HOLDFAST_MODERATION_REGEX_TIMEOUT", default=0.05)
 # Strike escalation: with N active strikes, take this action for this many days

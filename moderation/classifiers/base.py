@@ -9,8 +9,11 @@ posting: the posts of that batch go to human review instead. See docs/moderation
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +26,10 @@ from moderation.ml.policy import Thresholds
 
 class ClassifierUnavailable(Exception):
     """The classifier could not score this batch (down, timed out, circuit open)."""
+
+
+class ClassifierTimeout(ClassifierUnavailable):
+    """The classifier took longer than ``HOLDFAST_MODERATION_CLASSIFIER_TIMEOUT`` for a batch."""
 
 
 @dataclass
@@ -125,13 +132,52 @@ def enabled_classifiers() -> list[Classifier]:
     return _instances[key]
 
 
+@contextmanager
+def time_budget(seconds: float, name: str) -> Iterator[None]:
+    """Interrupt the block with ClassifierTimeout after ``seconds``, where that is possible.
+
+    Only the main thread can be interrupted (SIGALRM), which is where Celery's prefork
+    workers run tasks; elsewhere (threads, or a timer someone else already set) the block
+    runs to its end and ``run_classifier`` judges it by its duration afterwards.
+    """
+    can_interrupt = (
+        seconds > 0
+        and threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    )
+    if not can_interrupt:
+        yield
+        return
+
+    def expired(signum, frame):
+        raise ClassifierTimeout(f"{name}: no answer within {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def run_classifier(classifier: Classifier, items: list[Item]) -> list[Result] | ClassifierUnavailable:
-    """Run one classifier behind its circuit breaker; errors become ClassifierUnavailable."""
+    """Run one classifier behind its circuit breaker and time budget.
+
+    Errors and overruns become ClassifierUnavailable (the batch goes to humans) and count
+    towards opening the breaker, so a classifier that hangs or crawls cannot hold up the
+    queue for more than a few batches.
+    """
     breaker = breaker_for(classifier.name)
     if breaker.is_open:
         return ClassifierUnavailable(f"{classifier.name}: circuit open after repeated failures")
+    budget = settings.HOLDFAST_MODERATION_CLASSIFIER_TIMEOUT
     try:
-        results = classifier.classify(items)
+        started = time.monotonic()
+        with time_budget(budget, classifier.name):
+            results = classifier.classify(items)
+        if budget > 0 and time.monotonic() - started > budget:
+            raise ClassifierTimeout(f"{classifier.name}: took more than {budget:g} s for {len(items)} posts")
         if len(results) != len(items):
             raise ClassifierUnavailable(f"returned {len(results)} results for {len(items)} posts")
     except Exception as exc:  # any failure of a plug-in sends the posts to humans

@@ -1,5 +1,8 @@
 """The pipeline end to end in-process: commit → classifiers → policy → state, cases, audit."""
 
+import threading
+import time
+
 import pytest
 
 from microblog.posts import services as posts
@@ -118,6 +121,44 @@ def test_circuit_breaker_opens(alice, settings):
     result = run_classifier(classifier, [])
     assert "circuit open" in str(result)
     assert enabled_classifiers()
+
+
+def test_hanging_classifier_is_interrupted_and_its_posts_go_to_review(alice, publish, settings):
+    settings.HOLDFAST_MODERATION_CLASSIFIERS = [
+        "moderation.classifiers.testing.SlowClassifier",
+        "moderation.classifiers.textmodel.TextModelClassifier",
+    ]
+    settings.HOLDFAST_MODERATION_CLASSIFIER_OPTIONS = {
+        "moderation.classifiers.testing.SlowClassifier": {"seconds": 30}
+    }
+    settings.HOLDFAST_MODERATION_CLASSIFIER_TIMEOUT = 0.3
+    started = time.monotonic()
+    post = publish(alice, BENIGN)  # eager: the pipeline runs here, in pytest's main thread
+    assert time.monotonic() - started < 10
+    assert post.moderation_state == ModerationState.HELD
+    case = ModerationCase.objects.get(post=post)
+    assert any("no answer within 0.3 s" in r for r in case.reasons), case.reasons
+    assert ClassifierScore.objects.filter(post=post, classifier="slow", category="error").exists()
+    assert ClassifierScore.objects.filter(post=post, classifier="textmodel").exists()
+
+
+def test_classifier_that_cannot_be_interrupted_is_judged_by_its_duration(settings):
+    """Off the main thread (eager tasks under runserver) an overrun is caught afterwards."""
+    from moderation.classifiers.base import Item, breaker_for, run_classifier
+    from moderation.classifiers.testing import SlowClassifier
+
+    settings.HOLDFAST_MODERATION_CLASSIFIER_TIMEOUT = 0.1
+    item = Item(post_id=1, author_id=1, text="hello", normalised="hello")
+    outcome = {}
+    thread = threading.Thread(
+        target=lambda: outcome.update(result=run_classifier(SlowClassifier(seconds=0.3), [item]))
+    )
+    thread.start()
+    thread.join(timeout=10)
+    assert "took more than 0.1 s for 1 posts" in str(outcome["result"])
+    assert breaker_for("slow").count == 1
+    fast = run_classifier(SlowClassifier(seconds=0), [item])
+    assert isinstance(fast, list) and len(fast) == 1
 
 
 def test_http_classifier_down_goes_to_review(alice, publish, settings):

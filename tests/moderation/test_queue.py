@@ -195,12 +195,11 @@ def test_post_gets_its_verdict_from_a_worker(queue_db, alice, workers, settings)
     with publishing_to(SHARED_REDIS, settings):
         first = posts.create_post(alice, text=BENIGN)
         wait_for(lambda: moderated([first.pk]), 30, what="first verdict")
-        start = time.monotonic()
+        # How fast is bench/moderation.py's question (p50/p95 commit → verdict); a timed
+        # assertion here only measured how busy the machine was.
         second = posts.create_post(alice, text="Baking bread this weekend, recipe in thread")
-        wait_for(lambda: moderated([second.pk]), 10, 0.02, what="second verdict")
-        took = time.monotonic() - start
+        wait_for(lambda: moderated([second.pk]), 30, 0.05, what="second verdict")
     assert Post.objects.get(pk=first.pk).moderation_state == ModerationState.ALLOWED
-    assert took < 3.0, f"commit → verdict took {took:.2f}s"
     assert_decided_once([first.pk, second.pk])
 
 
@@ -217,6 +216,25 @@ def test_failing_classifier_sends_posts_to_review(queue_db, alice, workers, sett
         ModerationState.HELD
     }
     assert ModerationCase.objects.filter(post_id__in=ids, status="open").count() == 3
+    assert_decided_once(ids)
+
+
+def test_hanging_classifier_is_interrupted_in_the_worker(queue_db, alice, workers, settings):
+    """A classifier that would take a minute is cut off at its budget; the posts go to humans."""
+    flush(SHARED_REDIS)
+    workers(
+        HOLDFAST_MODERATION_CLASSIFIERS="moderation.classifiers.testing.SlowClassifier,"
+        "moderation.classifiers.textmodel.TextModelClassifier",
+        HOLDFAST_MODERATION_SLOW_SECONDS="60",
+        HOLDFAST_MODERATION_CLASSIFIER_TIMEOUT="0.5",
+    )
+    with publishing_to(SHARED_REDIS, settings):
+        ids = [posts.create_post(alice, text=f"{BENIGN} {w}").pk for w in ("one", "two")]
+        # Well inside the task's own soft limit (60 s): the budget did it, not Celery.
+        wait_for(lambda: moderated(ids) == 2, 30, what="verdicts despite the hanging classifier")
+    cases = ModerationCase.objects.filter(post_id__in=ids, status="open")
+    assert cases.count() == 2
+    assert all(any("no answer within 0.5 s" in r for r in case.reasons) for case in cases)
     assert_decided_once(ids)
 
 
