@@ -2,8 +2,9 @@
 
 from rest_framework import serializers
 
-# The largest primary key the databases can hold (PostgreSQL bigint, SQLite INTEGER).
-MAX_OBJECT_ID = 2**63 - 1
+from microblog.ids import MAX_OBJECT_ID
+
+__all__ = ["MAX_OBJECT_ID", "ObjectIdField"]
 
 
 class ObjectIdField(serializers.IntegerField):

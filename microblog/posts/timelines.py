@@ -14,6 +14,7 @@ from django.db.models.expressions import Col
 from django.http import Http404
 
 from microblog.accounts.models import Block, Follow, Mute, User
+from microblog.ids import MAX_OBJECT_ID
 
 from .models import Attachment, FeedEntry, Like, ModerationState, Post, Visibility
 
@@ -138,6 +139,8 @@ def home(viewer, before: int | None = None, limit: int = 20) -> Page:
     Read from the materialised feed (one index range scan); past its end (feeds are trimmed
     to HOLDFAST_FEED_MAX entries) the rest comes from the follow graph at read time.
     """
+    if before is not None and before > MAX_OBJECT_ID:
+        before = None  # every post is older than that: the first page
     states = public_states()
     page = _feed_page(viewer, before, limit, states)
     if page.next_cursor is not None:
