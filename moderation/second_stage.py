@@ -63,6 +63,19 @@ def switched_on() -> bool:
     return bool(getattr(settings, "HOLDFAST_MODERATION_DEEP", False)) and deep.head_exists()
 
 
+@cache
+def _band_thresholds():  # -> dict[str, Thresholds] | None
+    from moderation.ml import deep
+
+    return deep.load_head().first_thresholds
+
+
+def first_stage_thresholds():  # -> dict[str, Thresholds] | None
+    """The text model's thresholds while the second stage is on (calibrated jointly with it:
+    a wider review band, which this stage re-decides), or None: use ``thresholds.json``."""
+    return _band_thresholds() if switched_on() else None
+
+
 def enabled() -> bool:
     """Can this process score posts: switched on and the ``deep`` extra installed here?"""
     return switched_on() and _installed()

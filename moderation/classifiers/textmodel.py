@@ -29,7 +29,11 @@ class TextModelClassifier(Classifier):
         self.model_name = MODEL_NAME
 
     def thresholds(self) -> dict[str, Thresholds]:
-        return _thresholds()
+        # With the second stage on, its jointly calibrated thresholds for this model (a wider
+        # review band: the second stage decides most of it); else this model's own.
+        from moderation import second_stage
+
+        return second_stage.first_stage_thresholds() or _thresholds()
 
     def classify(self, items: list[Item]) -> list[Result]:
         if not items:

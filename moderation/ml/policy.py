@@ -43,6 +43,7 @@ __all__ = [
     "Decision",
     "Thresholds",
     "calibrate",
+    "calibrate_two_stage",
     "decide",
     "decide_array",
     "policy_metrics",
@@ -274,15 +275,16 @@ class _Objective:
         self.at_least = [sev >= _SEVERITY[c] for c in CATEGORIES]
 
     def __call__(self, review_at: np.ndarray, remove_at: np.ndarray) -> float:
-        t = self.t
-        hit_rm = self.p >= remove_at
-        remove = hit_rm.any(axis=1)
-        allow = ~(self.p >= review_at).any(axis=1) & ~remove
-        first = hit_rm.argmax(axis=1)
+        allow, remove, first = _masks(self.p, review_at, remove_at)
         if self.free is not None:
             remove = (remove & self.free) | self.fixed_remove
             allow = (allow & self.free) | self.fixed_allow
             first = np.where(self.free, first, self.fixed_first)
+        return self.score(allow, remove, first)
+
+    def score(self, allow: np.ndarray, remove: np.ndarray, first: np.ndarray) -> float:
+        """The auto-decided share if every constraint holds, else minus the total shortfall."""
+        t = self.t
         n_auto = int(allow.sum() + remove.sum())
         v = 0.0
         if self.n_viol:
@@ -307,28 +309,107 @@ class _Objective:
         return n_auto / self.n if v == 0.0 else -v
 
 
+def _masks(p: np.ndarray, review_at: np.ndarray, remove_at: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(allow, remove, removal category index) of the policy: ``decide_array`` as masks."""
+    hit_rm = p >= remove_at
+    remove = hit_rm.any(axis=1)
+    allow = ~(p >= review_at).any(axis=1) & ~remove
+    return allow, remove, hit_rm.argmax(axis=1)
+
+
+class _TwoStageObjective(_Objective):
+    """The same figures for two stages: the first stage's review band is decided by the second
+    stage's scores ``q`` (``deep.second_stage_actions``), every constraint over all rows."""
+
+    def __init__(self, p: np.ndarray, q: np.ndarray, y: np.ndarray, targets: CalibrationTargets) -> None:
+        super().__init__(p, y, targets)
+        self.q = q
+
+    def stages(self, stages: list[tuple[np.ndarray, np.ndarray]]) -> float:
+        (rv1, rm1), (rv2, rm2) = stages
+        a1, x1, f1 = _masks(self.p, rv1, rm1)
+        band = ~a1 & ~x1
+        a2, x2, f2 = _masks(self.q, rv2, rm2)
+        return self.score(a1 | (band & a2), x1 | (band & x2), np.where(band, f2, f1))
+
+
 def _ascend(objective, grids, review, remove, rounds):  # type: ignore[no-untyped-def]
-    k = len(grids)
-    best = objective(review, remove)
+    best, [(review, remove)] = _ascend_stages(
+        lambda st: objective(*st[0]), [grids], [(review, remove)], rounds)
+    return best, review, remove
+
+
+def _ascend_stages(objective, grids, stages, rounds, frozen=frozenset()):  # type: ignore[no-untyped-def]
+    """Coordinate ascent over every stage's (review_at, remove_at) per category; ``frozen``
+    holds (stage, "remove", category index) coordinates that are never moved."""
+    stages = [(rv.copy(), rm.copy()) for rv, rm in stages]
+    best = objective(stages)
     for _ in range(rounds):
         improved = False
-        for which in ("remove", "review"):
-            for j in range(k):
-                for v in grids[j]:
-                    rv, rm = review.copy(), remove.copy()
-                    if which == "review":
-                        rv[j] = v
-                        rm[j] = max(rm[j], v)
-                    else:
-                        rm[j] = v
-                        rv[j] = min(rv[j], v)
-                    score = objective(rv, rm)
-                    # strict improvement only: ties keep the earlier, more cautious setting
-                    if score > best + 1e-12:
-                        best, review, remove, improved = score, rv, rm, True
+        for s, stage_grids in enumerate(grids):
+            for which in ("remove", "review"):
+                for j, grid in enumerate(stage_grids):
+                    if (s, which, j) in frozen:
+                        continue
+                    for v in grid:
+                        rv, rm = stages[s][0].copy(), stages[s][1].copy()
+                        if which == "review":
+                            rv[j] = v
+                            rm[j] = max(rm[j], v)
+                        else:
+                            rm[j] = v
+                            rv[j] = min(rv[j], v)
+                        candidate = [*stages[:s], (rv, rm), *stages[s + 1:]]
+                        score = objective(candidate)
+                        # strict improvement only: ties keep the earlier, more cautious setting
+                        if score > best + 1e-12:
+                            best, stages, improved = score, candidate, True
         if not improved:
             break
-    return best, review, remove
+    return best, stages
+
+
+def calibrate_two_stage(
+    p: np.ndarray,
+    q: np.ndarray,
+    labels: Sequence[str] | np.ndarray,
+    starts: Sequence[tuple[Mapping[str, Thresholds], Mapping[str, Thresholds]]],
+    targets: CalibrationTargets | None = None,
+    grid_size: int = 60,
+    rounds: int = 8,
+    frozen_second_remove: Sequence[str] = (),
+) -> tuple[dict[str, Thresholds], dict[str, Thresholds], float]:
+    """Both stages' thresholds at once: the first stage's (scores ``p``) and the second's, which
+    decides the first stage's review band (scores ``q``), maximising the auto-decided share
+    of the two together subject to ``targets``. Coordinate ascent over all 12 thresholds from
+    each of ``starts`` (pairs of first / second stage thresholds); the best result wins, the
+    earlier start on ties. ``frozen_second_remove``: categories the second stage never removes
+    for. Returns both thresholds and the objective (the share, or minus the shortfall)."""
+    targets = targets or CalibrationTargets()
+    y = np.asarray(labels)
+    never = 1.0 + 1e-9
+    objective = _TwoStageObjective(p, q, y, targets)
+
+    def grid(v: np.ndarray) -> np.ndarray:
+        return np.unique(np.concatenate([[0.0], np.quantile(v, np.linspace(0.0, 1.0, grid_size)), [never]]))
+
+    grids = [[grid(p[:, j]) for j in range(p.shape[1])], [grid(q[:, j]) for j in range(q.shape[1])]]
+    frozen = frozenset((1, "remove", CATEGORIES.index(c)) for c in frozen_second_remove)
+    best = None
+    for first, second in starts:
+        second = {c: Thresholds(t.review_at, never) if c in frozen_second_remove else t
+                  for c, t in second.items()}
+        score, stages = _ascend_stages(
+            objective.stages, grids, [thresholds_arrays(first), thresholds_arrays(second)], rounds, frozen)
+        if best is None or score > best[0] + 1e-12:
+            best = (score, stages)
+    assert best is not None, "no starting point"
+    (rv1, rm1), (rv2, rm2) = best[1]
+
+    def as_dict(rv: np.ndarray, rm: np.ndarray) -> dict[str, Thresholds]:
+        return {c: Thresholds(float(rv[j]), float(rm[j])) for j, c in enumerate(CATEGORIES)}
+
+    return as_dict(rv1, rm1), as_dict(rv2, rm2), best[0]
 
 
 def thresholds_to_json(thresholds: Mapping[str, Thresholds]) -> dict[str, dict[str, float]]:

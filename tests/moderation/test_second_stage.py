@@ -30,7 +30,7 @@ needs_deep = pytest.mark.skipif(
 
 # Posts the first stage sends to review, and what the second stage should make of them
 # (checked against the real models in test_candidates_are_what_they_claim). The committed
-# head almost never removes by itself (2 of the 3,180 dev posts in the review band), so the
+# head rarely removes by itself (14 of the 3,416 dev posts in its review band), so the
 # removal path is exercised with a stub head: the real weights with lowered thresholds.
 CLEAR_OK = [
     "The more I read about the senator the more I realise she is a fraud",
@@ -113,6 +113,43 @@ def test_calibrate_with_pinned_rows_measures_end_to_end():
     th, m = ml_policy.calibrate(p, labels, fixed=fixed, fixed_categories=np.full(500, -1))
     assert m["share_auto"] >= 200 / 500 and m["violence_recall"] >= 0.9 and m["ok_removed"] <= 0.01
     assert set(th) == set(ml_policy.CATEGORIES)
+
+
+def test_joint_calibration_keeps_the_best_start_and_never_removes_violence():
+    rng = np.random.default_rng(1)
+    labels = np.array(["ok"] * 300 + ["offensive"] * 100 + ["hate"] * 60 + ["violence"] * 40, dtype=object)
+    sev = np.array([{"ok": 0, "offensive": 1, "hate": 2, "violence": 3}[v] for v in labels])
+    truth = np.stack([sev >= 3, sev >= 2, sev >= 1], axis=1)
+    p = np.clip(truth * 0.5 + rng.random((500, 3)) * 0.5, 0, 1)  # first stage: blurry
+    q = np.clip(truth * 0.8 + rng.random((500, 3)) * 0.2, 0, 1)  # second stage: sharper
+    first, _ = ml_policy.calibrate(p, labels)
+    r1, m1 = ml_policy.thresholds_arrays(first)
+    second, _ = deep.calibrate_second_stage(
+        q, ml_policy.decide_array(p, r1, m1), ml_policy.removal_category_array(p, m1), labels,
+        ml_policy.CalibrationTargets())
+    f2, s2, objective = ml_policy.calibrate_two_stage(p, q, labels, [(first, second)],
+                                                      frozen_second_remove=("violence",))
+    joint = deep.evaluate_two_stage(q, p, f2, s2, labels)
+    assert s2["violence"].remove_at > 1.0  # frozen: the second stage never removes as violence
+    assert joint["share_auto"] == pytest.approx(objective)  # feasible: the objective is the share
+    assert joint["violence_recall"] >= 0.9 and joint["ok_removed"] <= 0.01
+    _, j2, m = deep.calibrate_joint(p, q, labels, ml_policy.CalibrationTargets(), first)
+    assert m["share_auto"] >= joint["share_auto"] - 1e-9  # more starting points: never worse
+    assert j2["violence"].remove_at > 1.0
+
+
+def test_first_stage_widens_its_band_only_while_the_second_stage_is_on(settings, monkeypatch):
+    band = {c: ml_policy.Thresholds(0.01, 0.99) for c in ml_policy.CATEGORIES}
+    monkeypatch.setattr(second_stage, "_band_thresholds", lambda: band)
+    monkeypatch.setattr(deep, "head_exists", lambda path=None: True)
+    model = TextModelClassifier()
+    settings.HOLDFAST_MODERATION_DEEP = False
+    alone = model.thresholds()
+    assert alone != band
+    settings.HOLDFAST_MODERATION_DEEP = True
+    assert model.thresholds() == band
+    monkeypatch.setattr(second_stage, "_band_thresholds", lambda: None)  # a head from before joint tuning
+    assert model.thresholds() == alone
 
 
 def test_deep_task_is_routed_to_its_own_queue():
@@ -312,8 +349,10 @@ def test_training_writes_a_second_stage(tmp_path):
     head = deep.read_head(tmp_path / "a" / deep.DEEP_FILE)
     assert head.coef.shape == (3, deep.EMBEDDING_DIM + 3)
     assert set(head.thresholds) == set(ml_policy.CATEGORIES)
+    assert head.first_thresholds is not None and set(head.first_thresholds) == set(ml_policy.CATEGORIES)
     metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
-    assert {"in_sample", "crossfit", "thresholds", "version"} <= set(metrics["deep"])
+    assert {"in_sample", "crossfit", "thresholds", "first_stage_thresholds", "version"} <= set(
+        metrics["deep"])
     assert 0.0 <= metrics["deep"]["crossfit"]["share_auto"] <= 1.0
     assert "Second stage" in (tmp_path / "a" / "MODEL_CARD.md").read_text()
     # without the second stage, a stale deep.npz is removed
