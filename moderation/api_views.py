@@ -8,8 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from microblog.api.fields import MAX_OBJECT_ID
 from microblog.api.views import int_query_param, next_page_url
+from microblog.ids import MAX_OBJECT_ID
 
 from . import rules_service, services
 from . import serializers as s

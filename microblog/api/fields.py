@@ -4,8 +4,6 @@ from rest_framework import serializers
 
 from microblog.ids import MAX_OBJECT_ID
 
-__all__ = ["MAX_OBJECT_ID", "ObjectIdField"]
-
 
 class ObjectIdField(serializers.IntegerField):
     """The id of a stored object: a whole number from 1 to ``MAX_OBJECT_ID``.

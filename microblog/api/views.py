@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from microblog.accounts import services as accounts
 from microblog.accounts.models import AccessToken
+from microblog.ids import MAX_OBJECT_ID
 from microblog.notifications import services as notifications
 from microblog.posts import search as post_search
 from microblog.posts import services as posts
@@ -17,7 +18,6 @@ from microblog.posts import timelines
 from microblog.posts.media import store_attachment
 
 from . import serializers as s
-from .fields import MAX_OBJECT_ID
 
 BEFORE = OpenApiParameter("before", int, description="Show items older than this id (cursor).")
 LIMIT = OpenApiParameter("limit", int, description="Items per page, 1 to 40 (default 20).")
