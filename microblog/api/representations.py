@@ -8,6 +8,7 @@ DRF's own field-by-field rendering so the two cannot drift apart.
 """
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import lru_cache
 
@@ -23,9 +24,26 @@ def _url_affixes(name: str, sample: str, script_prefix: str) -> tuple[str, str]:
     return head, tail
 
 
-def url_for(name: str, sample: str, value: object) -> str:
-    head, tail = _url_affixes(name, sample, get_script_prefix())
-    return f"{head}{value}{tail}"
+@dataclass(frozen=True)
+class Rendering:
+    """What every item of a response shares: the time zone and the URL shapes.
+
+    Looked up once per response (both are thread- or task-local lookups) instead of once
+    per post and per field.
+    """
+
+    zone: tzinfo
+    post_url: tuple[str, str]
+    profile_url: tuple[str, str]
+
+    @classmethod
+    def current(cls) -> "Rendering":
+        prefix = get_script_prefix()
+        return cls(
+            timezone.get_current_timezone(),
+            _url_affixes("post-detail", "0", prefix),
+            _url_affixes("profile", "username0", prefix),
+        )
 
 
 def iso_datetime(value: datetime | None, zone: tzinfo | None = None) -> str | None:
@@ -39,18 +57,20 @@ def iso_datetime(value: datetime | None, zone: tzinfo | None = None) -> str | No
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def account_representation(user, zone: tzinfo | None = None) -> dict:
+def account_representation(user, rendering: Rendering | None = None) -> dict:
+    rendering = rendering or Rendering.current()
+    head, tail = rendering.profile_url
     return {
         "id": user.pk,
         "username": user.username,
         "display_name": user.display_name,
         "bio": user.bio,
         "avatar": user.avatar.url if user.avatar else None,
-        "url": url_for("profile", "username0", user.username),
+        "url": f"{head}{user.username}{tail}",
         "followers_count": user.followers_count,
         "following_count": user.following_count,
         "posts_count": user.posts_count,
-        "date_joined": iso_datetime(user.date_joined, zone),
+        "date_joined": iso_datetime(user.date_joined, rendering.zone),
     }
 
 
@@ -80,14 +100,16 @@ def post_representation(
     reposted_ids: Collection[int] = (),
     *,
     nested: bool = True,
-    zone: tzinfo | None = None,
+    rendering: Rendering | None = None,
 ) -> dict:
     """A post; ``repost_of`` (when ``nested``) holds the original of a repost."""
-    zone = zone or timezone.get_current_timezone()
+    rendering = rendering or Rendering.current()
+    zone = rendering.zone
+    head, tail = rendering.post_url
     data = {
         "id": post.pk,
-        "url": url_for("post-detail", "0", post.pk),
-        "author": account_representation(post.author, zone),
+        "url": f"{head}{post.pk}{tail}",
+        "author": account_representation(post.author, rendering),
         "text": post.text,
         "html": post.html,
         "content_warning": post.content_warning,
@@ -106,8 +128,16 @@ def post_representation(
     if nested:
         original = post.repost_of if post.repost_of_id else None
         data["repost_of"] = (
-            post_representation(original, liked_ids, reposted_ids, nested=False, zone=zone)
+            post_representation(original, liked_ids, reposted_ids, nested=False, rendering=rendering)
             if original
             else None
         )
     return data
+
+
+def posts_representation(
+    posts, liked_ids: Collection[int] = (), reposted_ids: Collection[int] = ()
+) -> list[dict]:
+    """A page of posts, as ``PostSerializer(posts, many=True)`` renders it."""
+    rendering = Rendering.current()
+    return [post_representation(post, liked_ids, reposted_ids, rendering=rendering) for post in posts]

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.db.models.manager import BaseManager
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -110,6 +111,16 @@ class _PostFields(serializers.ModelSerializer):
         )
 
 
+class _PostList(serializers.ListSerializer):
+    """Many posts rendered together, so what they share is looked up once per response."""
+
+    def to_representation(self, data) -> list[dict]:
+        posts = data.all() if isinstance(data, BaseManager) else data
+        return representations.posts_representation(
+            posts, self.context.get("liked_ids", ()), self.context.get("reposted_ids", ())
+        )
+
+
 class PostSerializer(_PostFields):
     """A post; for a repost, ``repost_of`` holds the original and ``text`` is empty."""
 
@@ -118,6 +129,7 @@ class PostSerializer(_PostFields):
     class Meta(_PostFields.Meta):
         fields = [*_PostFields.Meta.fields, "repost_of"]
         read_only_fields = fields
+        list_serializer_class = _PostList
 
     def to_representation(self, instance: Post) -> dict:
         return representations.post_representation(

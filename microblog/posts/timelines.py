@@ -5,16 +5,23 @@ OFFSET, so page 500 costs what page 1 costs.
 """
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Value, prefetch_related_objects
-from django.db.models.expressions import Col
+from django.db.models import (
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    prefetch_related_objects,
+)
 from django.http import Http404
 
 from microblog.accounts.models import Block, Follow, Mute, User
 from microblog.ids import MAX_OBJECT_ID
+from microblog.rows import ModelColumns, model_columns, sends_init_signals
 
 from .models import Attachment, FeedEntry, Like, ModerationState, Post, Visibility
 
@@ -181,42 +188,30 @@ _RELATED_ALIASES = (
 )
 
 
-@lru_cache(maxsize=4)
-def _related_columns(vendor: str) -> tuple[str, list[tuple[str, type, list, list]]]:
-    """The select list for _RELATED_ALIASES, and per alias its model, columns and converters.
+_MODELS = {"p": Post, "o": Post, "r": Post, "a": User, "oa": User, "ra": User}
 
-    The converters are what Django applies to a column of that field on this database (on
-    SQLite, text into datetimes; on PostgreSQL next to nothing).
-    """
-    models = {"p": Post, "o": Post, "r": Post, "a": User, "oa": User, "ra": User}
-    parts, layout = [], []
-    for alias, _, _ in _RELATED_ALIASES:
-        model = models[alias]
-        fields = list(model._meta.concrete_fields)
-        parts += [f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields]
-        columns = [Col(alias, f) for f in fields]
-        # Backend converters first, then the field's own: the order Django's compiler uses.
-        converters = [connection.ops.get_db_converters(c) + c.get_db_converters(connection) for c in columns]
-        layout.append((alias, model, columns, converters))
-    return ", ".join(parts), layout
+
+def _related_columns(vendor: str) -> list[ModelColumns]:
+    """The columns of _RELATED_ALIASES, in select-list order."""
+    return [model_columns(_MODELS[alias], alias, vendor) for alias, _, _ in _RELATED_ALIASES]
 
 
 def _posts_from_rows(rows: list[tuple], offset: int) -> list[Post]:
-    """Posts with their related objects from rows whose columns from ``offset`` on are the
-    select list of _related_columns: what select_related builds, without compiling a query."""
-    _, layout = _related_columns(connection.vendor)
+    """Posts with their related objects from rows whose columns from ``offset`` on are those
+    of _related_columns: what select_related builds, without compiling a query."""
+    layout = _related_columns(connection.vendor)
     links = [(alias, parent, Post._meta.get_field(name)) for alias, parent, name in _RELATED_ALIASES[1:]]
     db = connection.alias
+    spans, start = [], offset
+    for columns in layout:
+        spans.append((columns, start, start + columns.width, not sends_init_signals(columns.model)))
+        start += columns.width
     posts = []
     for row in rows:
-        position, loaded = offset, {}
-        for alias, model, columns, converters in layout:
-            values = list(row[position : position + len(columns)])
-            position += len(columns)
-            for index, column_converters in enumerate(converters):
-                for convert in column_converters:
-                    values[index] = convert(values[index], columns[index], connection)
-            loaded[alias] = model.from_db(db, None, values) if values[0] is not None else None
+        loaded = {
+            columns.alias: columns.load(list(row[begin:end]), db, plain=plain)
+            for columns, begin, end, plain in spans
+        }
         for alias, parent, relation in links:
             owner = loaded[parent]
             if owner is not None:
@@ -241,7 +236,7 @@ def _feed_page(viewer, before: int | None, limit: int, states: list[str]) -> Pag
     block, mute = Block._meta.db_table, Mute._meta.db_table
     state_list = ", ".join(["%s"] * len(states))
     shown = "COALESCE(p.repost_of_id, p.id)"
-    columns, _ = _related_columns(connection.vendor)
+    columns = ", ".join(c.select for c in _related_columns(connection.vendor))
     sql = [
         "SELECT "  # noqa: S608 - table names come from the models
         f"EXISTS (SELECT 1 FROM {like} l WHERE l.user_id = %s AND l.post_id = {shown}), "
