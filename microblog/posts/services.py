@@ -6,11 +6,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from microblog.accounts.services import is_blocked_between
+from microblog.counters import change_count
 from microblog.notifications.services import notify
 
 from . import text as post_text
@@ -51,21 +51,30 @@ def _render(text: str) -> tuple[str, list, list[str]]:
 
 def _link_tags_and_mentions(post: Post, mentioned: list, hashtags: list[str]) -> None:
     if hashtags:
-        # Most tags exist already: look them up first and create only the new ones.
-        tag_ids = dict(Hashtag.objects.filter(name__in=hashtags).values_list("name", "id"))
-        if len(tag_ids) < len(set(hashtags)):
-            Hashtag.objects.bulk_create(
-                [Hashtag(name=name) for name in hashtags if name not in tag_ids], ignore_conflicts=True
-            )
-            tag_ids = dict(Hashtag.objects.filter(name__in=hashtags).values_list("name", "id"))
-        tag_ids = tag_ids.values()
-        PostHashtag.objects.bulk_create(
-            [PostHashtag(post=post, hashtag_id=tag_id) for tag_id in tag_ids], ignore_conflicts=True
-        )
+        names = list(dict.fromkeys(hashtags))
+        # Most tags exist already: one statement links them (through the ORM, looking the
+        # tags up and inserting the links was a sixth of posting's CPU).
+        if _link_known_hashtags(post.pk, names) < len(names):  # a tag seen for the first time
+            Hashtag.objects.bulk_create([Hashtag(name=name) for name in names], ignore_conflicts=True)
+            _link_known_hashtags(post.pk, names)
     if mentioned:
         Mention.objects.bulk_create(
             [Mention(post=post, user=user) for user in mentioned], ignore_conflicts=True
         )
+
+
+def _link_known_hashtags(post_id: int, names: list[str]) -> int:
+    """Link a post that has no tags yet to those of ``names`` that exist; how many it linked."""
+    link, tag = PostHashtag._meta.db_table, Hashtag._meta.db_table
+    placeholders = ", ".join(["%s"] * len(names))
+    with connection.cursor() as cursor:
+        # ON CONFLICT: the second call, after creating the missing tags, meets the first's rows.
+        cursor.execute(
+            f"INSERT INTO {link} (post_id, hashtag_id) SELECT %s, id FROM {tag} "  # noqa: S608 - model tables
+            f"WHERE name IN ({placeholders}) ON CONFLICT DO NOTHING",
+            [post_id, *names],
+        )
+        return cursor.rowcount
 
 
 def _fan_out(post: Post, reply_to_author_id: int | None = None) -> None:
@@ -148,10 +157,10 @@ def create_post(
     if attachments:
         Attachment.objects.filter(pk__in=[a.pk for a in attachments]).update(post=post)
     _link_tags_and_mentions(post, mentioned, hashtags)
-    User.objects.filter(pk=author.pk).update(posts_count=F("posts_count") + 1)
+    change_count(User, author.pk, "posts_count")
     author.posts_count += 1  # what the update did, so the caller can show it without a query
     if parent:
-        Post.objects.filter(pk=parent.pk).update(replies_count=F("replies_count") + 1)
+        change_count(Post, parent.pk, "replies_count")
         notify(recipient=parent.author, actor=author, kind="reply", post=post)
     _fan_out(post, reply_to_author_id=parent.author_id if parent else None)
     for user in mentioned:
@@ -213,15 +222,11 @@ def withdraw_post(post: Post) -> None:
     ]
     for victim in Post.objects.filter(pk__in=affected, deleted_at__isnull=True).select_for_update():
         Post.objects.filter(pk=victim.pk).update(deleted_at=now)
-        User.objects.filter(pk=victim.author_id, posts_count__gt=0).update(posts_count=F("posts_count") - 1)
+        change_count(User, victim.author_id, "posts_count", -1)
         if victim.in_reply_to_id:
-            Post.objects.filter(pk=victim.in_reply_to_id, replies_count__gt=0).update(
-                replies_count=F("replies_count") - 1
-            )
+            change_count(Post, victim.in_reply_to_id, "replies_count", -1)
         if victim.repost_of_id and victim.repost_of_id != post.pk:
-            Post.objects.filter(pk=victim.repost_of_id, reposts_count__gt=0).update(
-                reposts_count=F("reposts_count") - 1
-            )
+            change_count(Post, victim.repost_of_id, "reposts_count", -1)
     FeedEntry.objects.filter(post_id__in=affected).delete()
 
 
@@ -245,7 +250,7 @@ def like(user, post_id) -> Post:
     post = _interactable(user, post_id)
     _, created = Like.objects.get_or_create(user=user, post=post)
     if created:
-        Post.objects.filter(pk=post.pk).update(likes_count=F("likes_count") + 1)
+        change_count(Post, post.pk, "likes_count")
         notify(recipient=post.author, actor=user, kind="like", post=post)
     post.refresh_from_db(fields=["likes_count"])
     return post
@@ -255,7 +260,7 @@ def like(user, post_id) -> Post:
 def unlike(user, post_id) -> Post:
     post = _interactable(user, post_id)
     if Like.objects.filter(user=user, post=post).delete()[0]:
-        Post.objects.filter(pk=post.pk, likes_count__gt=0).update(likes_count=F("likes_count") - 1)
+        change_count(Post, post.pk, "likes_count", -1)
     post.refresh_from_db(fields=["likes_count"])
     return post
 
@@ -274,8 +279,8 @@ def repost(user, post_id) -> Post:
         visibility=Visibility.PUBLIC,
         moderation_state=ModerationState.ALLOWED,  # the original carries the verdict
     )
-    Post.objects.filter(pk=original.pk).update(reposts_count=F("reposts_count") + 1)
-    User.objects.filter(pk=user.pk).update(posts_count=F("posts_count") + 1)
+    change_count(Post, original.pk, "reposts_count")
+    change_count(User, user.pk, "posts_count")
     _fan_out(shared)
     notify(recipient=original.author, actor=user, kind="repost", post=original)
     return shared
