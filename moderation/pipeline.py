@@ -155,8 +155,10 @@ def moderate(post_ids) -> int:
         classifiers = enabled_classifiers()
         outputs = classify(items, classifiers)
         limited = services.limited_ids({p.author_id for p in posts})
+        memo: dict[int, dict] = {}  # thresholds read once per batch, not per post
         decisions = [
-            policy.decide(out, limited=p.author_id in limited) for p, out in zip(posts, outputs, strict=True)
+            policy.decide(out, limited=p.author_id in limited, thresholds_memo=memo)
+            for p, out in zip(posts, outputs, strict=True)
         ]
         now = timezone.now()
         rows = []

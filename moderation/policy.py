@@ -49,8 +49,14 @@ def _better(a: tuple[str, str], b: tuple[str, str]) -> bool:
     )
 
 
-def classifier_decision(classifier: Classifier, result: Result) -> list[tuple[str, str, float, str]]:
-    """(action, category, score, reason) for each non-allow finding of one classifier."""
+def classifier_decision(
+    classifier: Classifier, result: Result, memo: dict[int, dict] | None = None
+) -> list[tuple[str, str, float, str]]:
+    """(action, category, score, reason) for each non-allow finding of one classifier.
+
+    ``memo`` (keyed by ``id(classifier)``) keeps each classifier's thresholds for a batch:
+    reading them builds dicts and, for the text model, looks for the second stage's file.
+    """
     out = []
     if result.actions:
         for cat, action in result.actions.items():
@@ -59,7 +65,12 @@ def classifier_decision(classifier: Classifier, result: Result) -> list[tuple[st
                 (action, cat, result.scores.get(cat, 1.0), f"{classifier.name}: {cat} rule {patterns}")
             )
         return out
-    thresholds = classifier.thresholds()
+    if memo is None:
+        thresholds = classifier.thresholds()
+    else:
+        thresholds = memo.get(id(classifier))
+        if thresholds is None:
+            thresholds = memo[id(classifier)] = classifier.thresholds()
     if set(thresholds) >= set(ml_policy.CATEGORIES) and set(result.scores) <= set(ml_policy.CATEGORIES):
         d = ml_policy.decide(result.scores, thresholds)
         if d.action != ml_policy.ALLOW:
@@ -79,8 +90,13 @@ def classifier_decision(classifier: Classifier, result: Result) -> list[tuple[st
 
 
 def decide(
-    outputs: list[tuple[Classifier, Result | ClassifierUnavailable]], *, limited: bool = False
+    outputs: list[tuple[Classifier, Result | ClassifierUnavailable]],
+    *,
+    limited: bool = False,
+    thresholds_memo: dict[int, dict] | None = None,
 ) -> Decision:
+    """One action for a post. Pass the same empty dict as ``thresholds_memo`` for every post
+    of a batch to read each classifier's thresholds once per batch instead of once per post."""
     best = Decision("allow")
     findings: list[tuple[str, str, float, str, str]] = []
     for classifier, result in outputs:
@@ -90,7 +106,8 @@ def decide(
                  f"error:{classifier.name}")
             )
             continue
-        findings.extend((*f, classifier.name) for f in classifier_decision(classifier, result))
+        found = classifier_decision(classifier, result, thresholds_memo)
+        findings.extend((*f, classifier.name) for f in found)
     if limited:
         findings.append(("review", "", 0.0, "account is limited: every post is reviewed", "limited"))
     for action, cat, score, why, source in findings:
