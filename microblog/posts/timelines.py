@@ -235,14 +235,18 @@ def _feed_page(viewer, before: int | None, limit: int, states: list[str]) -> Pag
     like, attachment = Like._meta.db_table, Attachment._meta.db_table
     block, mute = Block._meta.db_table, Mute._meta.db_table
     state_list = ", ".join(["%s"] * len(states))
-    shown = "COALESCE(p.repost_of_id, p.id)"
     columns = ", ".join(c.select for c in _related_columns(connection.vendor))
+    # The page is chosen first (inner query), and the viewer's likes, reposts and the media
+    # are looked up for its rows only: asked in the same query level as the feed scan,
+    # PostgreSQL expected the whole feed to need them and read every like and repost the
+    # viewer ever made into a hash instead (8 ms for 20,000 likes, growing with them).
     sql = [
         "SELECT "  # noqa: S608 - table names come from the models
-        f"EXISTS (SELECT 1 FROM {like} l WHERE l.user_id = %s AND l.post_id = {shown}), "
-        f"EXISTS (SELECT 1 FROM {post} x WHERE x.author_id = %s AND x.repost_of_id = {shown} "
+        f"EXISTS (SELECT 1 FROM {like} l WHERE l.user_id = %s AND l.post_id = q.shown_id), "
+        f"EXISTS (SELECT 1 FROM {post} x WHERE x.author_id = %s AND x.repost_of_id = q.shown_id "
         "AND x.deleted_at IS NULL), "
-        f"EXISTS (SELECT 1 FROM {attachment} m WHERE m.post_id = p.id OR m.post_id = p.repost_of_id), "
+        f"EXISTS (SELECT 1 FROM {attachment} m WHERE m.post_id = q.feed_post_id OR m.post_id = q.shown_id), "
+        "q.* FROM (SELECT COALESCE(p.repost_of_id, p.id) AS shown_id, p.id AS feed_post_id, "
         f"{columns} "
         f"FROM {feed} f JOIN {post} p ON p.id = f.post_id JOIN {user} a ON a.id = p.author_id "
         f"LEFT JOIN {post} o ON o.id = p.repost_of_id LEFT JOIN {user} oa ON oa.id = o.author_id "
@@ -263,11 +267,11 @@ def _feed_page(viewer, before: int | None, limit: int, states: list[str]) -> Pag
     # The limit is written into the query, not passed: with it as a parameter PostgreSQL
     # found no generic plan as good as a fresh one and re-planned on every request, which
     # cost more than running the query. (int() because it is interpolated.)
-    sql.append(f" ORDER BY f.post_id DESC LIMIT {int(limit) + 1}")
+    sql.append(f" ORDER BY f.post_id DESC LIMIT {int(limit) + 1}) q ORDER BY q.feed_post_id DESC")
     with connection.cursor() as cursor:
         cursor.execute("".join(sql), params)
         rows = cursor.fetchall()
-    items = _posts_from_rows(rows, offset=3)
+    items = _posts_from_rows(rows, offset=5)
     next_cursor = None
     if len(items) > limit:
         items, rows = items[:limit], rows[:limit]
