@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from microblog.accounts.models import Follow, User
-from microblog.posts.models import FeedEntry, Post
+from microblog.posts.models import FeedEntry, Like, Post
 
 
 def test_healthz_reports_database_and_broker(client, db):
@@ -34,6 +34,13 @@ def test_seed_is_deterministic_and_consistent(db):
     assert Follow.objects.exists() and FeedEntry.objects.exists()
     user = User.objects.get(username="s7_0")
     assert user.posts_count == Post.objects.filter(author=user).count()
+    reposts = Post.objects.filter(repost_of__isnull=False)
+    assert reposts.exists() and Like.objects.exists()
+    assert not reposts.filter(text__gt="").exists()
+    assert not Post.objects.filter(repost_of__in=reposts).exists()  # reposts share originals
+    for post in Post.objects.filter(repost_of__isnull=True)[:50]:
+        assert post.likes_count == Like.objects.filter(post=post).count()
+        assert post.reposts_count == reposts.filter(repost_of=post).count()
     Post.objects.all().delete()
     User.objects.filter(username__startswith="s7_").delete()
     call_command("seed", users=20, posts=200, seed=7, follows=5, verbosity=0)

@@ -1,5 +1,5 @@
 """Build a realistic community fast: accounts, a skewed follow graph, posts with hashtags,
-mentions and replies, and the materialised home feeds, all with bulk inserts.
+mentions, replies and reposts, likes, and the materialised home feeds, all with bulk inserts.
 
 Deterministic: the same ``--seed`` gives the same community.
 """
@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from microblog.accounts.models import Follow, User
 from microblog.posts import text as post_text
-from microblog.posts.models import FeedEntry, Hashtag, Mention, ModerationState, Post, PostHashtag
+from microblog.posts.models import FeedEntry, Hashtag, Like, Mention, ModerationState, Post, PostHashtag
 
 WORDS = (
     "the a community garden river bridge library music morning coffee train city tonight weekend "
@@ -28,6 +28,8 @@ WORDS = (
 ).split()
 TAGS = "holdfast local music books photography cycling cooking gardening news art science weather".split()
 BATCH = 5000
+REPOST_SHARE = 0.05  # of seeded posts that share an earlier one
+MEAN_LIKES = 2.0  # per post (skewed: most get none or one, a few get many)
 
 
 class Command(BaseCommand):
@@ -78,7 +80,8 @@ class Command(BaseCommand):
         ) as progress:
             user_ids = self._users(progress, users, prefix, password)
             self._follows(progress, rng, user_ids, follows)
-            self._posts(progress, rng, user_ids, posts, prefix)
+            originals = self._posts(progress, rng, user_ids, posts, prefix)
+            self._likes(progress, rng, user_ids, originals)
             self._feeds(progress, user_ids, feed_depth or settings.HOLDFAST_FEED_MAX)
             self._counts(progress)
         self.stdout.write(self.style.SUCCESS(f"Seeded {users} accounts and {posts} posts (seed {seed})."))
@@ -119,7 +122,8 @@ class Command(BaseCommand):
             progress.advance(task)
         Follow.objects.bulk_create(batch, ignore_conflicts=True)
 
-    def _posts(self, progress, rng: random.Random, user_ids: list[int], count: int, prefix: str) -> None:
+    def _posts(self, progress, rng: random.Random, user_ids: list[int], count: int, prefix: str) -> list[int]:
+        """Seed the posts; the ids of those that are not reposts."""
         task = progress.add_task("posts", total=count)
         Hashtag.objects.bulk_create([Hashtag(name=t) for t in TAGS], ignore_conflicts=True)
         tag_ids = dict(Hashtag.objects.filter(name__in=TAGS).values_list("name", "id"))
@@ -130,12 +134,32 @@ class Command(BaseCommand):
         author_weights = [1 / (rank + 1) ** 0.3 for rank in range(len(user_ids))]
         all_ids: list[int] = []
         roots: list[int] = []  # roots[i]: id of the thread root of the i-th seeded post
+        reposted: set[tuple[int, int]] = set()  # (author, original): each shares a post once
         made = 0
         while made < count:
-            size = min(BATCH, count - made)
+            # Small batches first, so early posts already have earlier ones to reply to and share.
+            size = min(BATCH, count - made, max(50, made))
             authors = rng.choices(range(len(user_ids)), weights=author_weights, k=size)
-            rows, tags_per_row, mentions_per_row, roots_per_row = [], [], [], []
+            rows, tags_per_row, mentions_per_row, roots_per_row, is_repost = [], [], [], [], []
             for offset, author_index in enumerate(authors):
+                created_at = start_time + step * (made + offset)
+                if all_ids and rng.random() < REPOST_SHARE:
+                    original = all_ids[rng.randrange(len(all_ids))]
+                    if (author_index, original) not in reposted:
+                        reposted.add((author_index, original))
+                        rows.append(
+                            Post(
+                                author_id=user_ids[author_index],
+                                repost_of_id=original,
+                                moderation_state=ModerationState.ALLOWED,
+                                created_at=created_at,
+                            )
+                        )
+                        roots_per_row.append(None)
+                        tags_per_row.append([])
+                        mentions_per_row.append(None)
+                        is_repost.append(True)
+                        continue
                 words = rng.choices(WORDS, k=rng.randint(5, 30))
                 tags = rng.sample(TAGS, k=rng.choice((0, 0, 1, 1, 2)))
                 mention = rng.randrange(len(user_ids)) if rng.random() < 0.15 else None
@@ -156,20 +180,24 @@ class Command(BaseCommand):
                         in_reply_to_id=reply_to,
                         thread_root_id=root,
                         moderation_state=ModerationState.ALLOWED,
-                        created_at=start_time + step * (made + offset),
+                        created_at=created_at,
                     )
                 )
                 roots_per_row.append(root)
                 tags_per_row.append(tags)
                 mentions_per_row.append(mention)
+                is_repost.append(False)
             with transaction.atomic():
                 created = Post.objects.bulk_create(rows)
                 if created[0].pk is None:  # backends without RETURNING: read the ids back
                     ids = list(Post.objects.order_by("-id").values_list("id", flat=True)[: len(rows)])[::-1]
                 else:
                     ids = [p.pk for p in created]
-                all_ids.extend(ids)
-                roots.extend(r or pid for pid, r in zip(ids, roots_per_row, strict=True))
+                # Replies and reposts point at originals only.
+                for pid, root, repost in zip(ids, roots_per_row, is_repost, strict=True):
+                    if not repost:
+                        all_ids.append(pid)
+                        roots.append(root or pid)
                 PostHashtag.objects.bulk_create(
                     [
                         PostHashtag(post_id=pid, hashtag_id=tag_ids[t])
@@ -187,6 +215,20 @@ class Command(BaseCommand):
                 )
             made += size
             progress.advance(task, size)
+        return all_ids
+
+    def _likes(self, progress, rng: random.Random, user_ids: list[int], post_ids: list[int]) -> None:
+        task = progress.add_task("likes", total=len(post_ids))
+        now = connection.ops.adapt_datetimefield_value(timezone.now())  # rows go in without the ORM
+
+        def rows():
+            for post_id in post_ids:
+                likers = {rng.choice(user_ids) for _ in range(int(rng.expovariate(1 / MEAN_LIKES)))}
+                for user_id in sorted(likers):
+                    yield user_id, post_id, now
+                progress.advance(task)
+
+        self._write_rows(Like._meta.db_table, ("user_id", "post_id", "created_at"), rows())
 
     def _feeds(self, progress, user_ids: list[int], depth: int) -> None:
         """Each account's home feed: the newest ``depth`` posts of itself and those it follows.
@@ -218,25 +260,31 @@ class Command(BaseCommand):
                     yield reader, post_id
                 progress.advance(task)
 
-        table = FeedEntry._meta.db_table
+        self._write_rows(FeedEntry._meta.db_table, ("owner_id", "post_id"), rows())
+
+    def _write_rows(self, table: str, columns: tuple[str, ...], rows) -> None:
+        """Insert many rows: COPY on PostgreSQL, batched INSERTs elsewhere."""
+        names = ", ".join(columns)
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                with cursor.connection.cursor().copy(f"COPY {table} (owner_id, post_id) FROM STDIN") as copy:
-                    for row in rows():
+                with cursor.connection.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                    for row in rows:
                         copy.write_row(row)
-            else:
-                batch: list[tuple[int, int]] = []
-                sql = f"INSERT OR IGNORE INTO {table} (owner_id, post_id) VALUES (%s, %s)"  # noqa: S608
-                for row in rows():
-                    batch.append(row)
-                    if len(batch) >= BATCH:
-                        cursor.executemany(sql, batch)
-                        batch = []
-                cursor.executemany(sql, batch)
+                return
+            batch: list[tuple] = []
+            placeholders = ", ".join(["%s"] * len(columns))
+            sql = f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({placeholders})"  # noqa: S608
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= BATCH:
+                    cursor.executemany(sql, batch)
+                    batch = []
+            cursor.executemany(sql, batch)
 
     def _counts(self, progress) -> None:
         task = progress.add_task("counters", total=1)
         post, follow, user = Post._meta.db_table, Follow._meta.db_table, User._meta.db_table
+        like = Like._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {user} SET "  # noqa: S608 - model table names
@@ -250,5 +298,16 @@ class Command(BaseCommand):
                 f"(SELECT in_reply_to_id AS id, COUNT(*) AS n FROM {post} "
                 f"WHERE in_reply_to_id IS NOT NULL GROUP BY in_reply_to_id) r "
                 f"WHERE {post}.id = r.id"
+            )
+            cursor.execute(
+                f"UPDATE {post} SET reposts_count = r.n FROM "  # noqa: S608
+                f"(SELECT repost_of_id AS id, COUNT(*) AS n FROM {post} "
+                f"WHERE repost_of_id IS NOT NULL AND deleted_at IS NULL GROUP BY repost_of_id) r "
+                f"WHERE {post}.id = r.id"
+            )
+            cursor.execute(
+                f"UPDATE {post} SET likes_count = l.n FROM "  # noqa: S608
+                f"(SELECT post_id AS id, COUNT(*) AS n FROM {like} GROUP BY post_id) l "
+                f"WHERE {post}.id = l.id"
             )
         progress.advance(task)
