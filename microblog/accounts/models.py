@@ -7,7 +7,8 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
-from django.urls import reverse
+
+from microblog.links import link
 
 username_validator = RegexValidator(
     r"^[A-Za-z0-9_]{1,30}$",
@@ -52,7 +53,7 @@ class User(AbstractUser):
         return self.display_name or self.username
 
     def get_absolute_url(self) -> str:
-        return reverse("profile", args=[self.username])
+        return link("profile", self.username)
 
 
 class Follow(models.Model):

@@ -10,18 +10,10 @@ DRF's own field-by-field rendering so the two cannot drift apart.
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from functools import lru_cache
 
-from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
-
-@lru_cache(maxsize=16)
-def _url_affixes(name: str, sample: str, script_prefix: str) -> tuple[str, str]:
-    """The text around the argument of a one-argument URL, so it is reversed once, not per post."""
-    url = reverse(name, args=[sample])
-    head, _, tail = url.rpartition(sample)
-    return head, tail
+from microblog.links import is_plain, link, url_shape
 
 
 @dataclass(frozen=True)
@@ -38,12 +30,7 @@ class Rendering:
 
     @classmethod
     def current(cls) -> "Rendering":
-        prefix = get_script_prefix()
-        return cls(
-            timezone.get_current_timezone(),
-            _url_affixes("post-detail", "0", prefix),
-            _url_affixes("profile", "username0", prefix),
-        )
+        return cls(timezone.get_current_timezone(), url_shape("post-detail"), url_shape("profile"))
 
 
 def iso_datetime(value: datetime | None, zone: tzinfo | None = None) -> str | None:
@@ -60,13 +47,14 @@ def iso_datetime(value: datetime | None, zone: tzinfo | None = None) -> str | No
 def account_representation(user, rendering: Rendering | None = None) -> dict:
     rendering = rendering or Rendering.current()
     head, tail = rendering.profile_url
+    username = user.username
     return {
         "id": user.pk,
         "username": user.username,
         "display_name": user.display_name,
         "bio": user.bio,
         "avatar": user.avatar.url if user.avatar else None,
-        "url": f"{head}{user.username}{tail}",
+        "url": f"{head}{username}{tail}" if is_plain(username) else link("profile", username),
         "followers_count": user.followers_count,
         "following_count": user.following_count,
         "posts_count": user.posts_count,

@@ -3,6 +3,9 @@
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.functional import cached_property
+
+from microblog.links import link
 
 
 class Visibility(models.TextChoices):
@@ -66,7 +69,11 @@ class Post(models.Model):
         return f"{self.author}: {self.text[:40]}"
 
     def get_absolute_url(self) -> str:
-        return reverse("post-detail", args=[self.pk])
+        return link("post-detail", self.pk)
+
+    @cached_property
+    def links(self) -> "PostLinks":
+        return PostLinks(self.pk)
 
     @property
     def is_repost(self) -> bool:
@@ -75,6 +82,30 @@ class Post(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class PostLinks:
+    """The URLs a post card links to, for templates: ``{{ post.links.like }}``."""
+
+    def __init__(self, post_id: int) -> None:
+        self.post_id = post_id
+
+    def __getattr__(self, name: str) -> str:
+        if name in _ACTIONS:
+            return link("post-action", self.post_id, name)
+        if name in _PAGES:
+            return link(_PAGES[name], self.post_id)
+        raise AttributeError(name)
+
+
+_ACTIONS = {"like", "unlike", "repost", "unrepost"}
+_PAGES = {
+    "detail": "post-detail",
+    "edit": "post-edit",
+    "delete": "post-delete",
+    "history": "post-history",
+    "report": "moderation:report-post",
+}
 
 
 class PostEdit(models.Model):

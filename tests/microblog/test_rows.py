@@ -75,3 +75,21 @@ def test_counts_never_go_below_zero(make_user):
     change_count(User, a.pk, "followers_count", 3)
     a.refresh_from_db()
     assert a.followers_count == 3
+
+
+def test_links_match_reverse_for_every_post_card_url(make_user, publish):
+    from django.urls import reverse
+
+    from microblog.links import link
+
+    author = make_user("frank_1")
+    post = publish(author, "linked")
+    assert author.get_absolute_url() == reverse("profile", args=[author.username])
+    assert post.get_absolute_url() == post.links.detail == reverse("post-detail", args=[post.pk])
+    for action in ("like", "unlike", "repost", "unrepost"):
+        assert getattr(post.links, action) == reverse("post-action", args=[post.pk, action])
+    for attribute, name in (("edit", "post-edit"), ("delete", "post-delete"), ("history", "post-history")):
+        assert getattr(post.links, attribute) == reverse(name, args=[post.pk])
+    assert post.links.report == reverse("moderation:report-post", args=[post.pk])
+    # A value reverse() would quote takes reverse()'s own path.
+    assert link("profile", "ünï") == reverse("profile", args=["ünï"])
