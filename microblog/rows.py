@@ -21,7 +21,6 @@ class ModelColumns:
     alias: str
     select: str  # "alias"."column", ... for every concrete field
     columns: tuple[Col, ...]
-    converters: tuple[tuple, ...]
     attnames: tuple[str, ...]
     # (index, converter) for the columns that have one: most have none on PostgreSQL.
     conversions: tuple[tuple[int, object], ...]
@@ -56,13 +55,14 @@ def model_columns(model: type[Model], alias: str, vendor: str) -> ModelColumns:
     fields = list(model._meta.concrete_fields)
     columns = tuple(Col(alias, f) for f in fields)
     # Backend converters first, then the field's own: the order Django's compiler uses.
-    converters = tuple(
-        tuple(connection.ops.get_db_converters(c) + c.get_db_converters(connection)) for c in columns
+    conversions = tuple(
+        (i, convert)
+        for i, column in enumerate(columns)
+        for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection)
     )
     select = ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields)
-    conversions = tuple((i, convert) for i, chain in enumerate(converters) for convert in chain)
     attnames = tuple(f.attname for f in fields)
-    return ModelColumns(model, alias, select, columns, converters, attnames, conversions)
+    return ModelColumns(model, alias, select, columns, attnames, conversions)
 
 
 def sends_init_signals(model: type[Model]) -> bool:
