@@ -33,14 +33,13 @@ def url_shape(name: str, *fixed: str) -> tuple[str, str] | None:
     return _shape(name, fixed, get_script_prefix())
 
 
-def is_plain(value: int | str) -> bool:
-    """Whether ``value`` goes into a URL unchanged, so that ``url_shape`` applies to it."""
-    return _PLAIN.fullmatch(str(value)) is not None
+def link(name: str, value: int | str, *fixed: str, shape: tuple[str, str] | None = None) -> str:
+    """``reverse(name, args=[value, *fixed])`` for one varying value (an id or a username).
 
-
-def link(name: str, value: int | str, *fixed: str) -> str:
-    """``reverse(name, args=[value, *fixed])`` for one varying value (an id or a username)."""
-    shape = url_shape(name, *fixed) if is_plain(value) else None
-    if shape is None:
-        return reverse(name, args=[value, *fixed])
-    return f"{shape[0]}{value}{shape[1]}"
+    ``shape`` is ``url_shape(name, *fixed)`` for callers that looked it up once for many links.
+    """
+    if _PLAIN.fullmatch(str(value)):
+        shape = shape or url_shape(name, *fixed)
+        if shape is not None:
+            return f"{shape[0]}{value}{shape[1]}"
+    return reverse(name, args=[value, *fixed])

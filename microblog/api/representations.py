@@ -13,7 +13,7 @@ from datetime import datetime, tzinfo
 
 from django.utils import timezone
 
-from microblog.links import is_plain, link, url_shape
+from microblog.links import link, url_shape
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,8 @@ class Rendering:
     """
 
     zone: tzinfo
-    post_url: tuple[str, str]
-    profile_url: tuple[str, str]
+    post_url: tuple[str, str] | None
+    profile_url: tuple[str, str] | None
 
     @classmethod
     def current(cls) -> "Rendering":
@@ -46,15 +46,13 @@ def iso_datetime(value: datetime | None, zone: tzinfo | None = None) -> str | No
 
 def account_representation(user, rendering: Rendering | None = None) -> dict:
     rendering = rendering or Rendering.current()
-    head, tail = rendering.profile_url
-    username = user.username
     return {
         "id": user.pk,
         "username": user.username,
         "display_name": user.display_name,
         "bio": user.bio,
         "avatar": user.avatar.url if user.avatar else None,
-        "url": f"{head}{username}{tail}" if is_plain(username) else link("profile", username),
+        "url": link("profile", user.username, shape=rendering.profile_url),
         "followers_count": user.followers_count,
         "following_count": user.following_count,
         "posts_count": user.posts_count,
@@ -93,10 +91,9 @@ def post_representation(
     """A post; ``repost_of`` (when ``nested``) holds the original of a repost."""
     rendering = rendering or Rendering.current()
     zone = rendering.zone
-    head, tail = rendering.post_url
     data = {
         "id": post.pk,
-        "url": f"{head}{post.pk}{tail}",
+        "url": link("post-detail", post.pk, shape=rendering.post_url),
         "author": account_representation(post.author, rendering),
         "text": post.text,
         "html": post.html,
