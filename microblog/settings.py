@@ -126,6 +126,10 @@ DATABASES = {
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The same backend with a health check that needs no round trip and timestamps
+    # parsed in C (microblog/db/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "microblog.db.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the dev server read while a write is in flight; the timeout rides out
     # short write locks instead of failing with "database is locked".

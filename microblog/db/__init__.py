@@ -1,0 +1,1 @@
+"""Database backends: Django's own, tuned for Holdfast's hot paths."""
