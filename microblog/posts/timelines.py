@@ -240,11 +240,14 @@ def _feed_page(viewer, before: int | None, limit: int, states: list[str]) -> Pag
     # are looked up for its rows only: asked in the same query level as the feed scan,
     # PostgreSQL expected the whole feed to need them and read every like and repost the
     # viewer ever made into a hash instead (8 ms for 20,000 likes, growing with them).
+    # "repost_of_id IS NOT NULL" restates what the equality implies so that, when PostgreSQL
+    # still hashes the viewer's reposts, it reads them from the partial index repost_once
+    # (3 pages) rather than every post the viewer wrote (238 pages for 245 posts).
     sql = [
         "SELECT "  # noqa: S608 - table names come from the models
         f"EXISTS (SELECT 1 FROM {like} l WHERE l.user_id = %s AND l.post_id = q.shown_id), "
         f"EXISTS (SELECT 1 FROM {post} x WHERE x.author_id = %s AND x.repost_of_id = q.shown_id "
-        "AND x.deleted_at IS NULL), "
+        "AND x.repost_of_id IS NOT NULL AND x.deleted_at IS NULL), "
         f"EXISTS (SELECT 1 FROM {attachment} m WHERE m.post_id = q.feed_post_id OR m.post_id = q.shown_id), "
         "q.* FROM (SELECT COALESCE(p.repost_of_id, p.id) AS shown_id, p.id AS feed_post_id, "
         f"{columns} "
