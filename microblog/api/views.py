@@ -55,11 +55,14 @@ def _post_context(page) -> dict:
     return {"liked_ids": page.liked_ids, "reposted_ids": page.reposted_ids}
 
 
-def _page_response(request: Request, page: timelines.Page) -> Response:
+def _page_posts(page) -> list[dict]:
     # What PostSerializer(many=True) renders (it calls the same function), without building
     # two serializers per response on the busiest endpoints.
-    data = representations.posts_representation(page.items, page.liked_ids, page.reposted_ids)
-    return Response({"results": data, "next": next_page_url(request, page.next_cursor)})
+    return representations.posts_representation(page.items, page.liked_ids, page.reposted_ids)
+
+
+def _page_response(request: Request, page: timelines.Page) -> Response:
+    return Response({"results": _page_posts(page), "next": next_page_url(request, page.next_cursor)})
 
 
 def _single_post(request: Request, post_id: int, status_code: int = 200) -> Response:
@@ -381,7 +384,7 @@ class SearchView(APIView):
         return Response(
             {
                 "accounts": s.AccountSerializer(people, many=True).data,
-                "posts": s.PostSerializer(page.items, many=True, context=_post_context(page)).data,
+                "posts": _page_posts(page),
                 "next": next_page_url(request, page.next_cursor),
             }
         )

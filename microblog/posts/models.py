@@ -64,7 +64,7 @@ class Post(models.Model):
             # queue-depth gauge read this small index, not one over every post's state.
             models.Index(
                 fields=["created_at"],
-                condition=models.Q(moderation_state="pending", deleted_at__isnull=True),
+                condition=models.Q(moderation_state=ModerationState.PENDING, deleted_at__isnull=True),
                 name="post_pending_since",
             ),
         ]
