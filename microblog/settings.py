@@ -67,7 +67,7 @@ MIDDLEWARE = [
     "microblog.middleware.ReadOnlyModeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "microblog.middleware.ContentSecurityPolicyMiddleware",
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
