@@ -1,14 +1,17 @@
 """Home timeline and posting throughput on PostgreSQL under gunicorn, at two community sizes.
 
-For each size: a fresh database, ``manage.py seed``, gunicorn on 127.0.0.1, then a bounded
-load from wrk (a few seconds per measure) against
+For each size: a database seeded with ``manage.py seed`` (or one kept from an earlier run
+with ``--reuse``) and its own gunicorn on 127.0.0.1. Then rounds of bounded load from wrk (a
+few seconds per measure) against
   - GET /api/v1/timelines/home   (personal tokens of 200 different readers, rotating)
   - GET /                        (the home page, with those readers' sessions)
   - POST /api/v1/posts           (posting, each request a new post)
-It prints req/s and p50/p99 per measure and size, and the ratio of p99s between sizes.
+with the sizes taking turns in every round. It prints, per measure and size, the median
+req/s, p50 and p99 of the rounds and the CPU each request cost the web workers and
+PostgreSQL, and the ratio of p99s between the sizes, taken within each round.
 
     python bench/timeline.py                      # 100k and 1M posts (seeding 1M takes a while)
-    python bench/timeline.py --sizes 100000 --duration 5
+    python bench/timeline.py --sizes 100000,1000000 --reuse --rounds 5
 """
 
 import argparse
@@ -17,6 +20,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -136,7 +140,7 @@ def lua_script(creds: list[dict], kind: str, path: Path) -> None:
     )
 
 
-def run_wrk(script: Path, duration: int, connections: int) -> dict:
+def run_wrk(script: Path, duration: int, connections: int, port: int) -> dict:
     web_before, db_before = cpu_seconds("microblog.wsgi"), cpu_seconds("postgres")
     out = subprocess.run(
         [
@@ -147,7 +151,7 @@ def run_wrk(script: Path, duration: int, connections: int) -> dict:
             "--latency",
             "-s",
             str(script),
-            f"http://127.0.0.1:{PORT}",
+            f"http://127.0.0.1:{port}",
         ],
         capture_output=True,
         text=True,
@@ -191,7 +195,7 @@ def cpu_seconds(match: str) -> float:
     return total / CLOCK_TICKS
 
 
-def start_gunicorn(env: dict, workers: int) -> subprocess.Popen:
+def start_gunicorn(env: dict, workers: int, port: int) -> subprocess.Popen:
     process = subprocess.Popen(
         [
             PYTHON,
@@ -199,7 +203,7 @@ def start_gunicorn(env: dict, workers: int) -> subprocess.Popen:
             "gunicorn",
             "microblog.wsgi:application",
             "-b",
-            f"127.0.0.1:{PORT}",
+            f"127.0.0.1:{port}",
             "-w",
             str(workers),
             "--access-logfile",
@@ -213,12 +217,29 @@ def start_gunicorn(env: dict, workers: int) -> subprocess.Popen:
     )
     for _ in range(100):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
             return process
         except OSError:
             time.sleep(0.2)
     process.kill()
     sys.exit("bench: gunicorn did not start")
+
+
+MEASURES = {"home API": "api", "home page": "page", "posting API": "post"}
+
+
+def summarise(runs: list[dict]) -> dict:
+    """One measure's rounds: the median of each figure, CPU per request over all of them."""
+    requests = [r["rps"] * r["seconds"] for r in runs]
+    return {
+        "rps": statistics.median(r["rps"] for r in runs),
+        "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+        "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+        "web_cpu_ms": sum(r["web_cpu_ms"] * n for r, n in zip(runs, requests, strict=True)) / sum(requests),
+        "db_cpu_ms": sum(r["db_cpu_ms"] * n for r, n in zip(runs, requests, strict=True)) / sum(requests),
+        "non_2xx": sum(r["non_2xx"] for r in runs),
+        "socket_errors": sum(r["socket_errors"] for r in runs),
+    }
 
 
 def main() -> None:
@@ -227,13 +248,12 @@ def main() -> None:
     )
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated post counts")
     parser.add_argument("--users", type=int, default=5000)
-    parser.add_argument("--duration", type=int, default=8, help="seconds per measure")
+    parser.add_argument("--duration", type=int, default=4, help="seconds per measure and round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every measure at every size")
     parser.add_argument("--connections", type=int, default=8)
     # As many gunicorn workers as the Ansible role deploys: 2 per core + 1, at most 9.
     default_workers = min(2 * (os.cpu_count() or 1) + 1, 9)
-    parser.add_argument(
-        "--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", default_workers))
-    )
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", default_workers)))
     parser.add_argument(
         "--reuse", action="store_true", help="keep a database already seeded to the size (skip seeding)"
     )
@@ -245,34 +265,51 @@ def main() -> None:
         sizes = [int(s) for s in args.sizes.split(",")]
     except ValueError:
         sys.exit("bench: --sizes must be comma-separated whole numbers")
-    results: dict[int, dict] = {}
+    if args.duration < 1 or args.rounds < 1:
+        sys.exit("bench: --duration and --rounds must be at least 1")
+    print(f"Python {sys.version.split()[0]} at {sys.executable} ({os.path.realpath(sys.executable)})")
     workdir = Path(tempfile.mkdtemp(prefix="holdfast-bench-"))
-    for size in sizes:
-        print(f"== {size:,} posts ==", flush=True)
-        env = bench_env(size, workdir / "static")
-        if args.reuse and seeded_posts(size) >= size:
-            sh(PYTHON, "manage.py", "migrate", "-v0", env=env)
-            print(f"  reusing {database_name(size)}", flush=True)
-        else:
-            fresh_database(env, size, args.users)
+    servers: dict[int, tuple[subprocess.Popen, int]] = {}
+    try:
+        for index, size in enumerate(sizes):
+            print(f"== {size:,} posts ==", flush=True)
+            env = bench_env(size, workdir / "static")
+            if args.reuse and seeded_posts(size) >= size:
+                sh(PYTHON, "manage.py", "migrate", "-v0", env=env)
+                print(f"  reusing {database_name(size)}", flush=True)
+            else:
+                fresh_database(env, size, args.users)
+            if args.seed_only:
+                continue
+            sh(PYTHON, "manage.py", "collectstatic", "--noinput", "-v0", env=env)
+            creds = credentials(env)
+            for kind in MEASURES.values():
+                lua_script(creds, kind, workdir / f"{kind}-{size}.lua")
+            port = PORT + index
+            servers[size] = (start_gunicorn(env, args.workers, port), port)
+            run_wrk(workdir / f"api-{size}.lua", 2, args.connections, port)  # warm caches, connections
         if args.seed_only:
-            continue
-        sh(PYTHON, "manage.py", "collectstatic", "--noinput", "-v0", env=env)
-        creds = credentials(env)
-        for kind in ("api", "page", "post"):
-            lua_script(creds, kind, workdir / f"{kind}.lua")
-        server = start_gunicorn(env, args.workers)
-        print(f"  {args.workers} gunicorn workers; load average before: {os.getloadavg()[0]:.2f}", flush=True)
-        try:
-            run_wrk(workdir / "api.lua", 2, args.connections)  # warm caches and connections
-            results[size] = {
-                "home API": run_wrk(workdir / "api.lua", args.duration, args.connections),
-                "home page": run_wrk(workdir / "page.lua", args.duration, args.connections),
-                "posting API": run_wrk(workdir / "post.lua", args.duration, args.connections),
-            }
-        finally:
+            return
+        print(
+            f"{args.workers} gunicorn workers per size; {args.rounds} rounds of {args.duration} s per "
+            f"measure, the sizes taking turns; load average before: {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
+        # The sizes take turns within every round, so a machine that slows down part way
+        # through slows both alike instead of skewing the ratio between them.
+        runs: dict[tuple[int, str], list[dict]] = {}
+        for _ in range(args.rounds):
+            for name, kind in MEASURES.items():
+                for size, (_, port) in servers.items():
+                    run = run_wrk(workdir / f"{kind}-{size}.lua", args.duration, args.connections, port)
+                    runs.setdefault((size, name), []).append({**run, "seconds": args.duration})
+    finally:
+        for server, _ in servers.values():
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
+    results = {size: {name: summarise(runs[size, name]) for name in MEASURES} for size in sizes}
+    for size in sizes:
+        print(f"{size:,} posts (medians of {args.rounds} rounds)")
         for name, r in results[size].items():
             print(
                 f"  {name:<12} {r['rps']:8.0f} req/s   p50 {r['p50_ms']:6.1f} ms   p99 {r['p99_ms']:6.1f} ms"
@@ -280,11 +317,19 @@ def main() -> None:
                 f"   non-2xx {r['non_2xx']}  socket errors {r['socket_errors']}",
                 flush=True,
             )
-    if len(sizes) >= 2 and not args.seed_only:
-        small, large = results[sizes[0]], results[sizes[-1]]
-        for name in small:
-            ratio = large[name]["p99_ms"] / small[name]["p99_ms"]
-            print(f"p99 {name} at {sizes[-1]:,} / at {sizes[0]:,}: {ratio:.2f}x")
+    if len(sizes) >= 2:
+        small, large = sizes[0], sizes[-1]
+        for name in MEASURES:
+            # Ratio within each round (the two ran back to back), then the median of those.
+            ratios = [
+                big["p99_ms"] / little["p99_ms"]
+                for little, big in zip(runs[small, name], runs[large, name], strict=True)
+            ]
+            shown = ", ".join(f"{r:.2f}" for r in ratios)
+            print(
+                f"p99 {name} at {large:,} / at {small:,}: {statistics.median(ratios):.2f}x "
+                f"(median of rounds: {shown})"
+            )
     print(json.dumps({str(k): v for k, v in results.items()}))
 
 
