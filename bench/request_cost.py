@@ -32,7 +32,17 @@ KINDS = ("api", "page", "post")
 
 
 def environ_for(kind: str, cred: dict, counter: int) -> dict:
-    base = {
+    """The WSGI environ of what bench/timeline.py's wrk scripts send for ``kind``."""
+    body = b""
+    if kind == "page":
+        method, path, credential = "GET", "/", {"HTTP_COOKIE": f"sessionid={cred['session']}"}
+    else:
+        credential = {"HTTP_AUTHORIZATION": f"Bearer {cred['token']}"}
+        method, path = ("GET", "/api/v1/timelines/home") if kind == "api" else ("POST", "/api/v1/posts")
+    if kind == "post":
+        body = json.dumps({"text": f"cost post {counter} #bench about the harbour"}).encode()
+        credential |= {"CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body))}
+    return {
         "SERVER_NAME": "127.0.0.1",
         "SERVER_PORT": str(timeline.PORT),
         "HTTP_HOST": "127.0.0.1",
@@ -42,32 +52,10 @@ def environ_for(kind: str, cred: dict, counter: int) -> dict:
         "SERVER_PROTOCOL": "HTTP/1.1",
         "QUERY_STRING": "",
         "SCRIPT_NAME": "",
-    }
-    if kind == "api":
-        return {
-            **base,
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": "/api/v1/timelines/home",
-            "HTTP_AUTHORIZATION": f"Bearer {cred['token']}",
-            "wsgi.input": io.BytesIO(b""),
-        }
-    if kind == "page":
-        return {
-            **base,
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": "/",
-            "HTTP_COOKIE": f"sessionid={cred['session']}",
-            "wsgi.input": io.BytesIO(b""),
-        }
-    body = json.dumps({"text": f"cost post {counter} #bench about the harbour"}).encode()
-    return {
-        **base,
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/api/v1/posts",
-        "HTTP_AUTHORIZATION": f"Bearer {cred['token']}",
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(body)),
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
         "wsgi.input": io.BytesIO(body),
+        **credential,
     }
 
 
