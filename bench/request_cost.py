@@ -109,6 +109,12 @@ def drive(kinds: list[str], requests: int, creds: list[dict], rounds: int) -> No
     print("COST " + json.dumps(results))
 
 
+def child_command(kinds: list[str], requests: int, rounds: int, creds_file: Path) -> list[str]:
+    """This script again, as the process that sets Django up and drives the requests."""
+    return [sys.executable, __file__, "--child", "--kinds", ",".join(kinds), "--requests",
+            str(requests), "--rounds", str(rounds), "--creds", str(creds_file)]  # fmt: skip
+
+
 def instructions(kinds: list[str], creds_file: Path, env: dict, low: int, high: int) -> dict:
     per_request = {}
     for kind in kinds:
@@ -120,17 +126,7 @@ def instructions(kinds: list[str], creds_file: Path, env: dict, low: int, high: 
                     "valgrind",
                     "--tool=callgrind",
                     f"--callgrind-out-file={out}",
-                    sys.executable,
-                    __file__,
-                    "--child",
-                    "--kinds",
-                    kind,
-                    "--requests",
-                    str(count),
-                    "--rounds",
-                    "1",
-                    "--creds",
-                    str(creds_file),
+                    *child_command([kind], count, 1, creds_file),
                 ],
                 env=env,
                 capture_output=True,
@@ -185,19 +181,7 @@ def main() -> None:
             print(f"  {kind:<5} {count / 1e6:8.2f} M instructions per request", flush=True)
         return
     result = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--child",
-            "--kinds",
-            ",".join(kinds),
-            "--requests",
-            str(args.requests),
-            "--rounds",
-            str(args.rounds),
-            "--creds",
-            str(creds_file),
-        ],
+        child_command(kinds, args.requests, args.rounds, creds_file),
         env=env,
         cwd=timeline.ROOT,
         capture_output=True,
