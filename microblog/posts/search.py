@@ -19,12 +19,21 @@ ACCOUNT_SEARCH_CONFIG = "simple"
 MAX_QUERY_LENGTH = 200
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean_query(query: str) -> str:
+    """What people typed, without control characters (no text holds them; PostgreSQL
+    refuses a NUL outright), trimmed and cut to ``MAX_QUERY_LENGTH``."""
+    return _CONTROL.sub(" ", query).strip()[:MAX_QUERY_LENGTH]
+
+
 def _words(query: str) -> list[str]:
     return re.findall(r"\w+", query)[:10]
 
 
 def search_posts(viewer, query: str, before: int | None = None, limit: int = 20) -> Page:
-    query = query.strip()[:MAX_QUERY_LENGTH]
+    query = clean_query(query)
     words = _words(query)
     qs = visible_posts(viewer, include_mutes=True).filter(repost_of__isnull=True)
     if not words:
@@ -41,7 +50,7 @@ def search_posts(viewer, query: str, before: int | None = None, limit: int = 20)
 
 def search_accounts(query: str, limit: int = 20) -> list:
     User = get_user_model()
-    words = [w.lower() for w in _words(query.strip()[:MAX_QUERY_LENGTH])]
+    words = [w.lower() for w in _words(clean_query(query))]
     if not words:
         return []
     qs = User.objects.filter(is_active=True)

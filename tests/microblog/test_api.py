@@ -173,6 +173,15 @@ def test_search_endpoint(api, alice, publish):
     assert [a["username"] for a in api.get("/api/v1/search?q=ali").json()["accounts"]] == ["alice"]
 
 
+def test_search_ignores_control_characters(api, alice, client, publish):
+    # Found by the schemathesis run: PostgreSQL refuses a NUL in a query outright (was a 500).
+    publish(alice, "The harbour ferry is late")
+    body = api.get("/api/v1/search?q=ferry%00%1b").json()
+    assert [p["text"] for p in body["posts"]] == ["The harbour ferry is late"]
+    assert api.get("/api/v1/search?q=%00ali").json()["accounts"][0]["username"] == "alice"
+    assert client.get("/search/?q=ferry%00").status_code == 200
+
+
 def test_signup_is_throttled_with_retry_after(api, db, throttle_rates):
     throttle_rates(signup="2/hour")
     codes = [
