@@ -1,12 +1,16 @@
+import threading
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 
 from microblog.accounts import services as accounts
 from microblog.notifications.models import Notification
 from microblog.posts import services as posts
 from microblog.posts import timelines
-from microblog.posts.models import FeedEntry, Post, PostEdit
+from microblog.posts.models import FeedEntry, Hashtag, Post, PostEdit
 
 
 def test_new_post_is_stored_rendered_and_moderated(alice, publish):
@@ -148,3 +152,77 @@ def test_someone_elses_attachment_cannot_be_used(alice, bob, png_upload):
     with pytest.raises(ValidationError):
         posts.create_post(alice, text="stolen", attachment_ids=[media.pk])
     assert not Post.objects.filter(author=alice).exists()
+
+
+def _stored(post: Post) -> dict:
+    """What posting wrote for ``post``, without what differs between any two posts."""
+    row = Post.objects.filter(pk=post.pk).values().get()
+    for key in ("id", "created_at", "text", "html"):
+        row.pop(key)
+    return {
+        "row": row,
+        "tags": sorted(post.hashtags.values_list("name", flat=True)),
+        "feeds": sorted(FeedEntry.objects.filter(post=post).values_list("owner__username", flat=True)),
+    }
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-statement path is PostgreSQL's")
+def test_plain_post_in_one_statement_stores_what_the_general_path_stores(alice, bob, carol, make_user):
+    dave = make_user("dave")
+    for follower in (bob, carol, dave):
+        accounts.follow(follower, alice)
+    accounts.mute(dave, alice)  # a muting follower gets no feed entry, on either path
+    Hashtag.objects.create(name="harbour")
+    kwargs = {"content_warning": "boats", "visibility": "followers"}
+
+    with CaptureQueriesContext(connection) as queries:
+        fast = posts.create_post(alice, text="#Harbour news #fresh", **kwargs)
+    assert len(queries) == 1
+    assert fast.hashtags.count() == 2  # one tag known, one created by the same statement
+
+    text = posts.post_text.clean_post_text("#Harbour news #fresh")
+    general = posts._create_post_in_transaction(
+        alice,
+        text=text,
+        rendered=posts._render(text),
+        in_reply_to=None,
+        attachment_ids=[],
+        **kwargs,
+    )
+    assert _stored(fast) == _stored(general)
+    assert _stored(fast)["feeds"] == ["alice", "bob", "carol"]
+    assert (fast.text, fast.html) == (general.text, general.html)
+    alice.refresh_from_db()
+    assert alice.posts_count == 2
+    assert Hashtag.objects.filter(name="fresh").count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-statement path is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_plain_post_links_a_tag_another_transaction_creates_meanwhile(alice):
+    import psycopg
+
+    # Another poster's transaction has inserted #late and commits while this post's statement
+    # waits on that row: the statement's snapshot never sees #late and its insert is skipped
+    # as a conflict, so the short count must send #late to the second look.
+    other = psycopg.connect(**connection.get_connection_params())
+    other.execute("INSERT INTO posts_hashtag (name) VALUES ('late')")
+    committer = threading.Timer(0.5, other.commit)
+    committer.start()
+    try:
+        post = posts.create_post(alice, text="#early and #late")
+    finally:
+        committer.join()
+        other.close()
+    assert sorted(post.hashtags.values_list("name", flat=True)) == ["early", "late"]
+    assert Hashtag.objects.filter(name="late").count() == 1
+
+
+def test_replies_mentions_and_media_take_the_general_path(alice, bob, publish):
+    parent = publish(bob, "a question")
+    with CaptureQueriesContext(connection) as queries:
+        reply = posts.create_post(alice, text="@bob an answer #help", in_reply_to=parent.pk)
+    assert len(queries) > 1
+    assert reply.in_reply_to_id == parent.pk
+    assert list(reply.mentions.values_list("username", flat=True)) == ["bob"]
+    assert list(reply.hashtags.values_list("name", flat=True)) == ["help"]
