@@ -58,6 +58,9 @@ def bench_env(size: int, static_root: Path) -> dict:
         "SESSION_COOKIE_SECURE": "false",
         "CSRF_COOKIE_SECURE": "false",
         "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/15"),
+        # The cache (throttle counters) in Redis, as the playbooks deploy it: a per-process
+        # memory cache would make every rate limit check free.
+        "REDIS_URL": os.environ.get("BENCH_CACHE", "redis://127.0.0.1:6379/14"),
         "THROTTLE_USER": "100000000/hour",
         "THROTTLE_POSTING": "100000000/hour",
         "LOG_LEVEL": "WARNING",
@@ -197,7 +200,7 @@ def cpu_seconds(match: str) -> float:
     return total / CLOCK_TICKS
 
 
-def start_gunicorn(env: dict, workers: int, port: int) -> subprocess.Popen:
+def start_gunicorn(env: dict, workers: int, port: int, threads: int = 1) -> subprocess.Popen:
     process = subprocess.Popen(
         [
             PYTHON,
@@ -208,6 +211,9 @@ def start_gunicorn(env: dict, workers: int, port: int) -> subprocess.Popen:
             f"127.0.0.1:{port}",
             "-w",
             str(workers),
+            # More than one thread makes gunicorn use its gthread worker, as the role does.
+            "--threads",
+            str(threads),
             "--access-logfile",
             "/dev/null",
             "--log-level",
@@ -259,6 +265,7 @@ def main() -> None:
     # As many gunicorn workers as the Ansible role deploys: 2 per core + 1, at most 9.
     default_workers = min(2 * (os.cpu_count() or 1) + 1, 9)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", default_workers)))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", 1)))
     parser.add_argument(
         "--reuse", action="store_true", help="keep a database already seeded to the size (skip seeding)"
     )
@@ -291,13 +298,14 @@ def main() -> None:
             for kind in MEASURES.values():
                 lua_script(creds, kind, workdir / f"{kind}-{size}.lua")
             port = PORT + index
-            servers[size] = (start_gunicorn(env, args.workers, port), port)
+            servers[size] = (start_gunicorn(env, args.workers, port, args.threads), port)
             run_wrk(workdir / f"api-{size}.lua", 2, args.connections, port)  # warm caches, connections
         if args.seed_only:
             return
         print(
-            f"{args.workers} gunicorn workers per size; {args.rounds} rounds of {args.duration} s per "
-            f"measure, the sizes taking turns; load average before: {os.getloadavg()[0]:.2f}",
+            f"{args.workers} gunicorn workers of {args.threads} thread(s) per size; "
+            f"{args.rounds} rounds of {args.duration} s per measure, the sizes taking turns; "
+            f"load average before: {os.getloadavg()[0]:.2f}",
             flush=True,
         )
         # The sizes take turns within every round, so a machine that slows down part way

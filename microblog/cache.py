@@ -7,6 +7,7 @@ so losing it for a while must never turn a request into a server error.
 import logging
 import time
 
+from django.core.cache import BaseCache
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -51,9 +52,39 @@ class ResilientRedisCache(RedisCache):
     has_key = _fail_open(lambda *a, **k: False)(RedisCache.has_key)
     clear = _fail_open(lambda *a, **k: False)(RedisCache.clear)
 
+    def count_hit(self, key: str, window: int) -> int:
+        """Add one to ``key``'s counter, which lives ``window`` seconds; its new value.
+
+        One pipelined INCR and EXPIRE, a single round trip: Django's ``incr`` first asks
+        whether the key exists, and ``add`` then ``incr`` costs two. With Redis down the
+        hit is not counted (1): rate limits pause rather than requests failing.
+        """
+        redis_key = self.make_and_validate_key(key)
+        try:
+            pipe = self._cache.get_client(redis_key, write=True).pipeline(transaction=False)
+            pipe.incr(redis_key)
+            pipe.expire(redis_key, window)
+            return pipe.execute()[0]
+        except _UNAVAILABLE as exc:
+            _warn(exc)
+            return 1
+
     def incr(self, key, delta=1, version=None):
         try:
             return super().incr(key, delta, version)
         except _UNAVAILABLE as exc:
             _warn(exc)
             return delta
+
+
+def count_hit(cache: BaseCache, key: str, window: int) -> int:
+    """Add one to a counter that lives ``window`` seconds, in any cache; its new value."""
+    if isinstance(cache, ResilientRedisCache):
+        return cache.count_hit(key, window)
+    if cache.add(key, 1, window):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.add(key, 1, window)
+        return 1

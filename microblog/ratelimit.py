@@ -4,13 +4,14 @@ from functools import wraps
 
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
-from rest_framework.throttling import SimpleRateThrottle
+
+from microblog.throttling import FixedWindowMixin
 
 # Scopes about creating or entering accounts count per client address, whoever is logged in.
 PER_ADDRESS_SCOPES = {"signup", "login"}
 
 
-class _ScopeThrottle(SimpleRateThrottle):
+class _ScopeThrottle(FixedWindowMixin):
     def __init__(self, scope: str) -> None:
         self.scope = scope
         super().__init__()

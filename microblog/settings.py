@@ -248,9 +248,9 @@ REST_FRAMEWORK = {
     # Behind nginx, the client address is the last proxy's X-Forwarded-For entry.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0) or None,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.ScopedRateThrottle",
+        "microblog.throttling.AnonRateThrottle",
+        "microblog.throttling.UserRateThrottle",
+        "microblog.throttling.ScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="300/min"),
