@@ -6,6 +6,7 @@ so losing it for a while must never turn a request into a server error.
 
 import logging
 import time
+from functools import cached_property
 
 from django.core.cache import BaseCache
 from django.core.cache.backends.redis import RedisCache
@@ -52,6 +53,12 @@ class ResilientRedisCache(RedisCache):
     has_key = _fail_open(lambda *a, **k: False)(RedisCache.has_key)
     clear = _fail_open(lambda *a, **k: False)(RedisCache.clear)
 
+    @cached_property
+    def _counting_client(self):
+        # Django builds a new redis.Redis (and its table of reply parsers) for every cache
+        # call; on a path taken by every request, build it once. It shares Django's pool.
+        return self._cache.get_client(write=True)
+
     def count_hit(self, key: str, window: int) -> int:
         """Add one to ``key``'s counter, which lives ``window`` seconds; its new value.
 
@@ -61,7 +68,7 @@ class ResilientRedisCache(RedisCache):
         """
         redis_key = self.make_and_validate_key(key)
         try:
-            pipe = self._cache.get_client(redis_key, write=True).pipeline(transaction=False)
+            pipe = self._counting_client.pipeline(transaction=False)
             pipe.incr(redis_key)
             pipe.expire(redis_key, window)
             return pipe.execute()[0]
@@ -79,8 +86,9 @@ class ResilientRedisCache(RedisCache):
 
 def count_hit(cache: BaseCache, key: str, window: int) -> int:
     """Add one to a counter that lives ``window`` seconds, in any cache; its new value."""
-    if isinstance(cache, ResilientRedisCache):
-        return cache.count_hit(key, window)
+    # ``cache`` may be django.core.cache.cache, a proxy that isinstance() does not see through.
+    if counter := getattr(cache, "count_hit", None):
+        return counter(key, window)
     if cache.add(key, 1, window):
         return 1
     try:
