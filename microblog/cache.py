@@ -59,22 +59,25 @@ class ResilientRedisCache(RedisCache):
         # call; on a path taken by every request, build it once. It shares Django's pool.
         return self._cache.get_client(write=True)
 
-    def count_hit(self, key: str, window: int) -> int:
-        """Add one to ``key``'s counter, which lives ``window`` seconds; its new value.
+    def count_hits(self, keys: list[tuple[str, int]]) -> list[int]:
+        """Add one to each (key, seconds it lives) counter; their new values.
 
-        One pipelined INCR and EXPIRE, a single round trip: Django's ``incr`` first asks
-        whether the key exists, and ``add`` then ``incr`` costs two. With Redis down the
-        hit is not counted (1): rate limits pause rather than requests failing.
+        All in one pipeline of INCR and EXPIRE, a single round trip: Django's ``incr``
+        first asks whether the key exists, and ``add`` then ``incr`` costs two. With Redis
+        down nothing is counted (1 each): rate limits pause rather than requests failing.
         """
-        redis_key = self.make_and_validate_key(key)
+        if not keys:
+            return []
         try:
             pipe = self._counting_client.pipeline(transaction=False)
-            pipe.incr(redis_key)
-            pipe.expire(redis_key, window)
-            return pipe.execute()[0]
+            for key, window in keys:
+                redis_key = self.make_and_validate_key(key)
+                pipe.incr(redis_key)
+                pipe.expire(redis_key, window)
+            return pipe.execute()[::2]
         except _UNAVAILABLE as exc:
             _warn(exc)
-            return 1
+            return [1] * len(keys)
 
     def incr(self, key, delta=1, version=None):
         try:
@@ -84,11 +87,15 @@ class ResilientRedisCache(RedisCache):
             return delta
 
 
-def count_hit(cache: BaseCache, key: str, window: int) -> int:
-    """Add one to a counter that lives ``window`` seconds, in any cache; its new value."""
+def count_hits(cache: BaseCache, keys: list[tuple[str, int]]) -> list[int]:
+    """Add one to each (key, seconds it lives) counter, in any cache; their new values."""
     # ``cache`` may be django.core.cache.cache, a proxy that isinstance() does not see through.
-    if counter := getattr(cache, "count_hit", None):
-        return counter(key, window)
+    if counter := getattr(cache, "count_hits", None):
+        return counter(keys)
+    return [_count_hit(cache, key, window) for key, window in keys]
+
+
+def _count_hit(cache: BaseCache, key: str, window: int) -> int:
     if cache.add(key, 1, window):
         return 1
     try:

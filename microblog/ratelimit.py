@@ -5,22 +5,21 @@ from functools import wraps
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
-from microblog.throttling import FixedWindowMixin
+from microblog.throttling import RateLimits
 
 # Scopes about creating or entering accounts count per client address, whoever is logged in.
 PER_ADDRESS_SCOPES = {"signup", "login"}
 
 
-class _ScopeThrottle(FixedWindowMixin):
+class _ScopeThrottle(RateLimits):
     def __init__(self, scope: str) -> None:
-        self.scope = scope
         super().__init__()
+        self.scope = scope
 
-    def get_cache_key(self, request, view) -> str:
+    def limits(self, request, view) -> list[tuple[str, str]]:
         user = getattr(request, "user", None)
         per_user = self.scope not in PER_ADDRESS_SCOPES and user is not None and user.is_authenticated
-        ident = f"user:{user.pk}" if per_user else self.get_ident(request)
-        return self.cache_format % {"scope": f"web-{self.scope}", "ident": ident}
+        return [(self.scope, f"web:user:{user.pk}" if per_user else f"web:{self.get_ident(request)}")]
 
 
 def too_many_requests(wait: float | None) -> HttpResponse:

@@ -248,9 +248,8 @@ REST_FRAMEWORK = {
     # Behind nginx, the client address is the last proxy's X-Forwarded-For entry.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0) or None,
     "DEFAULT_THROTTLE_CLASSES": [
-        "microblog.throttling.AnonRateThrottle",
-        "microblog.throttling.UserRateThrottle",
-        "microblog.throttling.ScopedRateThrottle",
+        # anon, user and the view's throttle_scope, counted together (see the module).
+        "microblog.throttling.RateLimits",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="300/min"),
