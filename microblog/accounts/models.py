@@ -8,7 +8,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
-from microblog.links import link
+from microblog.links import link, stored_file_url
 
 username_validator = RegexValidator(
     r"^[A-Za-z0-9_]{1,30}$",
@@ -54,6 +54,10 @@ class User(AbstractUser):
 
     def get_absolute_url(self) -> str:
         return link("profile", self.username)
+
+    @property
+    def avatar_url(self) -> str | None:
+        return stored_file_url(self, "avatar")
 
 
 class Follow(models.Model):

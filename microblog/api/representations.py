@@ -51,7 +51,7 @@ def account_representation(user, rendering: Rendering | None = None) -> dict:
         "username": user.username,
         "display_name": user.display_name,
         "bio": user.bio,
-        "avatar": user.avatar.url if user.avatar else None,
+        "avatar": user.avatar_url,
         "url": link("profile", user.username, shape=rendering.profile_url),
         "followers_count": user.followers_count,
         "following_count": user.following_count,
@@ -63,7 +63,7 @@ def account_representation(user, rendering: Rendering | None = None) -> dict:
 def attachment_representation(attachment) -> dict:
     return {
         "id": attachment.pk,
-        "url": attachment.file.url,
+        "url": attachment.url,
         "alt_text": attachment.alt_text,
         "width": attachment.width,
         "height": attachment.height,

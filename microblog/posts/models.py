@@ -5,7 +5,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.functional import cached_property
 
-from microblog.links import link
+from microblog.links import link, stored_file_url
 
 
 class Visibility(models.TextChoices):
@@ -155,6 +155,10 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.file.name
+
+    @property
+    def url(self) -> str:
+        return stored_file_url(self, "file") or ""
 
 
 class Like(models.Model):

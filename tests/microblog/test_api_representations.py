@@ -2,11 +2,14 @@
 machinery, driven by the same serializer declarations that the OpenAPI schema documents,
 must produce exactly the same JSON. These reference serializers restore DRF's rendering."""
 
+import gc
+
 import pytest
 from django.test import override_settings
 from rest_framework import serializers
 
 from microblog.accounts import services as accounts
+from microblog.api import representations
 from microblog.api import serializers as s
 from microblog.posts import services as posts
 from microblog.posts import timelines
@@ -99,3 +102,36 @@ def test_api_home_endpoint_serves_the_same_json(varied_timeline, api_as):
     body = api_as(varied_timeline).get("/api/v1/timelines/home").json()
     page = timelines.home(varied_timeline)
     _assert_same(body["results"], _reference(page))
+
+
+def test_rendering_an_account_leaves_it_to_reference_counting(alice, png_upload):
+    """``user.avatar.url`` builds a FieldFile that points back at the user: rendered that
+    way, every author on a timeline page became cyclic garbage that the collector then had
+    to find and free, a tenth of the home timeline's CPU."""
+    accounts.update_profile(alice, avatar=png_upload("me.png"))
+    User = type(alice)
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for _ in range(3):
+            rendered = representations.account_representation(User.objects.get(pk=alice.pk))
+            assert rendered["avatar"]
+        del rendered
+        gc.collect()
+        cyclic = {type(o).__name__ for o in gc.garbage}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert not cyclic & {"User", "ImageFieldFile", "ModelState"}
+
+
+def test_stored_file_url_is_the_field_files_url(alice, png_upload):
+    assert alice.avatar_url is None
+    accounts.update_profile(alice, avatar=png_upload("me.png"))
+    assert alice.avatar_url == alice.avatar.url  # with the descriptor's FieldFile in place
+    fresh = type(alice).objects.get(pk=alice.pk)
+    assert fresh.avatar_url == alice.avatar.url  # from the stored name alone
+    deferred = type(alice).objects.defer("avatar").get(pk=alice.pk)
+    assert deferred.avatar_url == alice.avatar.url
