@@ -92,8 +92,10 @@ def test_unknown_ids_are_404_json(api_as, alice):
         response = client.get(url)
         assert response.status_code == 404
         assert "detail" in response.json()
-    assert client.post("/api/v1/posts/999999/like").status_code == 404
-    assert client.get("/api/v1/no-such-endpoint").status_code == 404
+    for response in (client.post("/api/v1/posts/999999/like"), client.get("/api/v1/no-such-endpoint")):
+        assert response.status_code == 404
+        assert response["Content-Type"].startswith("application/json")
+        assert "detail" in response.json()
 
 
 def test_edit_history_and_thread_endpoints(api_as, alice, bob, publish, committing):
