@@ -89,7 +89,9 @@ def fresh_database(env: dict, size: int, users: int) -> None:
         check=True,
     )
     print(f"  seeded {size:,} posts in {time.monotonic() - started:.0f} s", flush=True)
-    sh("psql", f"{PG}/{database_name(size)}", "-q", "-c", "VACUUM ANALYZE")
+    # A checkpoint now, so the gigabyte or so the seed wrote is not being flushed to disk
+    # (and every post's commit waiting behind it) during the first rounds.
+    sh("psql", f"{PG}/{database_name(size)}", "-q", "-c", "VACUUM ANALYZE", "-c", "CHECKPOINT")
 
 
 # 200 accounts spread over the whole popularity range (every 25th), not only the most
@@ -239,6 +241,25 @@ MEASURES = {"home API": "api", "home page": "page", "posting API": "post"}
 DURATION_FACTOR = {"page": 3}
 
 
+def yardstick_ms() -> float:
+    """CPU milliseconds of a fixed piece of pure-Python work (the best of three).
+
+    The same code on the same two cores has served anywhere between 320 and 830 home
+    timeline requests a second, with CPU per request (and this figure) moving with it:
+    the host under these machines runs at different speeds at different times. Printed with
+    the results, it tells a slow machine from slow code.
+    """
+    posts = [{"id": i, "text": f"post {i} about the #harbour", "likes": i * 3} for i in range(100)]
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        for _ in range(1000):
+            rendered = [{key: str(value) for key, value in post.items()} for post in posts]
+            ",".join(sorted(post["text"] for post in rendered))
+        best = min(best, time.process_time() - started)
+    return 1000 * best
+
+
 def summarise(runs: list[dict]) -> dict:
     """One measure's rounds: the median of each figure, CPU per request over all of them."""
     requests = [r["rps"] * r["seconds"] for r in runs]
@@ -311,7 +332,9 @@ def main() -> None:
         # The sizes take turns within every round, so a machine that slows down part way
         # through slows both alike instead of skewing the ratio between them.
         runs: dict[tuple[int, str], list[dict]] = {}
+        yardsticks = []
         for _ in range(args.rounds):
+            yardsticks.append(yardstick_ms())
             for name, kind in MEASURES.items():
                 for size, (_, port) in servers.items():
                     seconds = args.duration * DURATION_FACTOR.get(kind, 1)
@@ -322,6 +345,11 @@ def main() -> None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
     results = {size: {name: summarise(runs[size, name]) for name in MEASURES} for size in sizes}
+    print(
+        f"machine speed: a fixed piece of Python took {statistics.median(yardsticks):.1f} ms of CPU "
+        f"(median of rounds: {', '.join(f'{y:.1f}' for y in yardsticks)}); "
+        "a higher figure is a slower machine"
+    )
     for size in sizes:
         print(f"{size:,} posts (medians of {args.rounds} rounds)")
         for name, r in results[size].items():
@@ -344,7 +372,7 @@ def main() -> None:
                 f"p99 {name} at {large:,} / at {small:,}: {statistics.median(ratios):.2f}x "
                 f"(median of rounds: {shown})"
             )
-    print(json.dumps({str(k): v for k, v in results.items()}))
+    print(json.dumps({**{str(k): v for k, v in results.items()}, "yardstick_ms": yardsticks}))
 
 
 if __name__ == "__main__":
