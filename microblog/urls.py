@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.static import serve
 
 from . import views
@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/moderation/", include("moderation.api_urls")),
     path("api/", include("microblog.api.urls")),
+    re_path(r"^api/(?P<unmatched>.*)$", views.api_not_found),
     path("moderation/", include("moderation.urls")),
     path("", include("microblog.web.urls")),
 ]

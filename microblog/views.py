@@ -4,10 +4,12 @@ import sys
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.urls import Resolver404, resolve
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -114,6 +116,23 @@ def permission_denied(request, exception=None):
 
 def page_not_found(request, exception=None):
     return _error(request, 404, "Nothing here.", "errors/404.html")
+
+
+@csrf_exempt  # it changes nothing; a CSRF refusal would be an HTML 403 instead of the 404
+def api_not_found(request: HttpRequest, unmatched: str = "") -> HttpResponse:
+    """Any /api/ path no route matched: a JSON 404 even with DEBUG on, where Django would
+    answer its HTML debugging page (handler404 only serves when DEBUG is off).
+
+    Being a route itself, it keeps ``CommonMiddleware`` from adding a missing trailing
+    slash, so it does that here, for the few API routes that end in one."""
+    if settings.APPEND_SLASH and not request.path_info.endswith("/") and request.method in ("GET", "HEAD"):
+        try:
+            with_slash = resolve(request.path_info + "/", getattr(request, "urlconf", None))
+        except Resolver404:
+            with_slash = None
+        if with_slash is not None and with_slash.func is not api_not_found:
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    return page_not_found(request)
 
 
 def server_error(request):

@@ -1,5 +1,6 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, override_settings
 
 from microblog.accounts import services as accounts
 from microblog.accounts.models import User
@@ -96,6 +97,24 @@ def test_unknown_ids_are_404_json(api_as, alice):
         assert response.status_code == 404
         assert response["Content-Type"].startswith("application/json")
         assert "detail" in response.json()
+
+
+@override_settings(DEBUG=True)
+def test_unknown_api_paths_are_json_even_with_debug_on(api_as, alice):
+    """``make run`` serves with DEBUG on, where Django's own 404 page is HTML."""
+    client = api_as(alice)
+    for url in ("/api/v1/no-such-endpoint", "/api/nothing/", "/api/v1/moderation/nothing"):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert response.json() == {"detail": "Nothing here."}
+    assert client.post("/api/v1/no-such-endpoint", {}, format="json").status_code == 404
+    with_cookie = Client(enforce_csrf_checks=True)
+    with_cookie.force_login(alice)
+    refused = with_cookie.post("/api/v1/no-such-endpoint", "{}", content_type="application/json")
+    assert (refused.status_code, refused.json()) == (404, {"detail": "Nothing here."})
+    redirect = client.get("/api/schema?format=json")
+    assert redirect.status_code == 301
+    assert redirect["Location"] == "/api/schema/?format=json"
 
 
 def test_edit_history_and_thread_endpoints(api_as, alice, bob, publish, committing):
