@@ -244,7 +244,7 @@ DURATION_FACTOR = {"page": 3}
 def yardstick_ms() -> float:
     """CPU milliseconds of a fixed piece of pure-Python work (the best of three).
 
-    The same code on the same two cores has served anywhere between 320 and 830 home
+    The same code on the same two cores has served anywhere between 300 and 830 home
     timeline requests a second, with CPU per request (and this figure) moving with it:
     the host under these machines runs at different speeds at different times. Printed with
     the results, it tells a slow machine from slow code.

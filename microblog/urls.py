@@ -18,7 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/moderation/", include("moderation.api_urls")),
     path("api/", include("microblog.api.urls")),
-    re_path(r"^api/(?P<unmatched>.*)$", views.api_not_found),
+    re_path(r"^api/", views.api_not_found),
     path("moderation/", include("moderation.urls")),
     path("", include("microblog.web.urls")),
 ]

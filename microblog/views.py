@@ -119,7 +119,7 @@ def page_not_found(request, exception=None):
 
 
 @csrf_exempt  # it changes nothing; a CSRF refusal would be an HTML 403 instead of the 404
-def api_not_found(request: HttpRequest, unmatched: str = "") -> HttpResponse:
+def api_not_found(request: HttpRequest) -> HttpResponse:
     """Any /api/ path no route matched: a JSON 404 even with DEBUG on, where Django would
     answer its HTML debugging page (handler404 only serves when DEBUG is off).
 
