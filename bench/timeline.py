@@ -283,8 +283,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=4, help="seconds per measure and round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every measure at every size")
     parser.add_argument("--connections", type=int, default=8)
-    # As many gunicorn workers as the Ansible role deploys: 2 per core + 1, at most 9.
-    default_workers = min(2 * (os.cpu_count() or 1) + 1, 9)
+    # As many gunicorn workers as the Ansible role deploys: 1 per core + 1, at most 9.
+    default_workers = min((os.cpu_count() or 1) + 1, 9)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", default_workers)))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", 1)))
     parser.add_argument(

@@ -100,8 +100,14 @@ def test_bad_input_fails_fast_before_touching_hosts(testhosts, ansible, tmp_path
     rc, out, took = ansible.run("site.yml", inv2, label="site.yml (missing holdfast_db_password)")
     assert rc != 0 and "Variable 'holdfast_db_password' is missing" in out
     assert "redispass-0123456789" not in out  # other secrets never printed
-    # The wrong group: db with two hosts is refused by name.
+    # A process count that is no positive integer is named, not left to fail in systemd.
     data["all"]["vars"]["holdfast_db_password"] = "dbpass-0123456789abc"
+    data["all"]["vars"]["holdfast_gunicorn_workers"] = "three"
+    inv2.write_text(json.dumps(data))
+    rc, out, _ = ansible.run("site.yml", inv2, label="site.yml (holdfast_gunicorn_workers: three)")
+    assert rc != 0 and "Variable 'holdfast_gunicorn_workers' is malformed" in out
+    del data["all"]["vars"]["holdfast_gunicorn_workers"]
+    # The wrong group: db with two hosts is refused by name.
     data["all"]["children"]["db"]["hosts"]["ghost"] = {"ansible_host": "10.213.0.30"}
     inv2.write_text(json.dumps(data))
     rc, out, _ = ansible.run("site.yml", inv2, label="site.yml (two db hosts)")
