@@ -6,10 +6,11 @@ few seconds per measure) against
   - GET /api/v1/timelines/home   (personal tokens of 200 different readers, rotating)
   - GET /                        (the home page, with those readers' sessions)
   - POST /api/v1/posts           (posting, each request a new post)
-with the sizes taking turns in every round (the page for three times as long, to have as
-many requests behind its p99). It prints, per measure and size, the median
-req/s, p50 and p99 of the rounds and the CPU each request cost the web workers and
-PostgreSQL, and the ratio of p99s between the sizes, taken within each round.
+with the sizes taking turns in every round, the first size of one round going last in the
+next (the page for three times as long, to have as many requests behind its p99). It
+prints, per measure and size, the median req/s, p50 and p99 of the rounds and the CPU each
+request cost the web workers and PostgreSQL, and the ratio of p99s between the sizes, taken
+within each round.
 
     python bench/timeline.py                      # 100k and 1M posts (seeding 1M takes a while)
     python bench/timeline.py --sizes 100000,1000000 --reuse --rounds 5
@@ -281,7 +282,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated post counts")
     parser.add_argument("--users", type=int, default=5000)
     parser.add_argument("--duration", type=int, default=4, help="seconds per measure and round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of every measure at every size")
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="rounds of every measure and size (even: both orders alike)"
+    )
     parser.add_argument("--connections", type=int, default=8)
     # As many gunicorn workers as the Ansible role deploys: 1 per core + 1, at most 9.
     default_workers = min((os.cpu_count() or 1) + 1, 9)
@@ -330,13 +333,18 @@ def main() -> None:
             flush=True,
         )
         # The sizes take turns within every round, so a machine that slows down part way
-        # through slows both alike instead of skewing the ratio between them.
+        # through slows both alike instead of skewing the ratio between them. The order
+        # flips every round: the size that went first after the page's load had the worse
+        # posting tail (in a fixed order, 1M / 100k was 0.62-0.85x in seven runs).
         runs: dict[tuple[int, str], list[dict]] = {}
         yardsticks = []
-        for _ in range(args.rounds):
+        for round_index in range(args.rounds):
             yardsticks.append(yardstick_ms())
+            turns = list(servers.items())
+            if round_index % 2:
+                turns.reverse()
             for name, kind in MEASURES.items():
-                for size, (_, port) in servers.items():
+                for size, (_, port) in turns:
                     seconds = args.duration * DURATION_FACTOR.get(kind, 1)
                     run = run_wrk(workdir / f"{kind}-{size}.lua", seconds, args.connections, port)
                     runs.setdefault((size, name), []).append({**run, "seconds": seconds})
