@@ -13,7 +13,7 @@ request cost the web workers and PostgreSQL, and the ratio of p99s between the s
 within each round.
 
     python bench/timeline.py                      # 100k and 1M posts (seeding 1M takes a while)
-    python bench/timeline.py --sizes 100000,1000000 --reuse --rounds 5
+    python bench/timeline.py --sizes 100000,1000000 --reuse --rounds 6
 """
 
 import argparse
