@@ -11,10 +11,11 @@ from rest_framework.views import APIView
 from microblog.api.views import int_query_param, next_page_url
 from microblog.ids import MAX_OBJECT_ID
 
-from . import rules_service, services
+from . import rules_service
 from . import serializers as s
 from .models import Appeal, AuditEntry, Report, Rule
 from .permissions import IsModerator
+from .services import accounts, appeals, cases, reports
 
 User = get_user_model()
 TAG = ["moderation"]
@@ -45,7 +46,7 @@ class ReportsView(APIView):
     def post(self, request: Request) -> Response:
         data = s.ReportCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        rep = services.report(request.user, **data.validated_data)
+        rep = reports.report(request.user, **data.validated_data)
         return Response(s.ReportSerializer(rep).data, status=status.HTTP_201_CREATED)
 
 
@@ -61,8 +62,8 @@ class AppealsView(APIView):
     def post(self, request: Request) -> Response:
         data = s.AppealCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        case = services.get_case(data.validated_data["case"])
-        item = services.appeal(request.user, case, data.validated_data["text"])
+        case = cases.get_case(data.validated_data["case"])
+        item = appeals.appeal(request.user, case, data.validated_data["text"])
         return Response(s.AppealSerializer(item).data, status=status.HTTP_201_CREATED)
 
 
@@ -82,18 +83,18 @@ class QueueView(ModeratorView):
     )
     def get(self, request: Request) -> Response:
         limit = int_query_param(request, "limit", 50, 1, 200)
-        cases = services.ranked_queue(
+        ranked = cases.ranked_queue(
             status=request.query_params.get("status", "open"),
             category=request.query_params.get("category", ""),
             limit=limit,
         )
-        return Response({"results": s.CaseSerializer(cases, many=True).data})
+        return Response({"results": s.CaseSerializer(ranked, many=True).data})
 
 
 class CaseView(ModeratorView):
     @extend_schema(responses=s.CaseDetailSerializer, tags=TAG, summary="A case with scores and reports")
     def get(self, request: Request, case_id: int) -> Response:
-        return Response(s.CaseDetailSerializer(services.get_case(case_id)).data)
+        return Response(s.CaseDetailSerializer(cases.get_case(case_id)).data)
 
 
 class ClaimView(ModeratorView):
@@ -103,8 +104,8 @@ class ClaimView(ModeratorView):
     def post(self, request: Request, case_id: int) -> Response:
         data = s.ClaimSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        case = services.claim(
-            request.user, services.get_case(case_id), release=data.validated_data["release"]
+        case = cases.claim(
+            request.user, cases.get_case(case_id), release=data.validated_data["release"]
         )
         return Response(s.CaseSerializer(case).data)
 
@@ -119,8 +120,8 @@ class DecisionView(ModeratorView):
     def post(self, request: Request, case_id: int) -> Response:
         data = s.DecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        case = services.decide_case(request.user, services.get_case(case_id), **data.validated_data)
-        return Response(s.CaseSerializer(services.get_case(case.pk)).data)
+        case = cases.decide_case(request.user, cases.get_case(case_id), **data.validated_data)
+        return Response(s.CaseSerializer(cases.get_case(case.pk)).data)
 
 
 class BulkDecisionView(ModeratorView):
@@ -134,7 +135,7 @@ class BulkDecisionView(ModeratorView):
         data = s.BulkDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        return Response(services.bulk_decide(request.user, v["cases"], v["decision"], v.get("reason", "")))
+        return Response(cases.bulk_decide(request.user, v["cases"], v["decision"], v.get("reason", "")))
 
 
 class AccountActionView(ModeratorView):
@@ -150,7 +151,7 @@ class AccountActionView(ModeratorView):
             raise Http404("No such account.")
         data = s.AccountActionCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        action = services.take_account_action(request.user, account, **data.validated_data)
+        action = accounts.take_account_action(request.user, account, **data.validated_data)
         return Response(s.AccountActionSerializer(action).data, status=status.HTTP_201_CREATED)
 
 
@@ -167,7 +168,7 @@ class AppealDecisionView(ModeratorView):
             raise Http404("No such appeal.")
         data = s.AppealDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        item = services.decide_appeal(request.user, item, **data.validated_data)
+        item = appeals.decide_appeal(request.user, item, **data.validated_data)
         return Response(s.AppealSerializer(item).data)
 
 

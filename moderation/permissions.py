@@ -6,7 +6,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
-from .services import is_moderator
+from .services.moderators import is_moderator
 
 
 def moderator_required(view):

@@ -26,8 +26,9 @@ from microblog.celery import tasks_run_eagerly
 from microblog.posts.models import ModerationState, Post
 from moderation.ml.normalise import normalise
 
-from . import fastinsert, policy, second_stage, services
+from . import dispatch, fastinsert, policy, second_stage
 from .classifiers.base import ClassifierUnavailable, Item, enabled_classifiers, run_classifier
+from .services import accounts, automated
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +53,6 @@ _broker_down_until = 0.0
 def enqueue_posts(sender=None, post_ids=(), **kwargs) -> None:
     """Queue posts for moderation; if the broker is down, the sweeper picks them up later."""
     global _broker_down_until
-    from .tasks import moderate_posts
-
     ids = [int(i) for i in post_ids]
     if not ids:
         return
@@ -67,7 +66,7 @@ def enqueue_posts(sender=None, post_ids=(), **kwargs) -> None:
             before = length - len(ids)
             if before > 0 and before // size == length // size:
                 return  # a task is already queued for what is in the list; it drains these too
-        moderate_posts.apply_async(args=[ids], queue="moderation")
+        dispatch.queue_task(dispatch.MODERATE_POSTS, ids, queue="moderation")
     except Exception as exc:  # the broker is unreachable: the post is stored, moderation waits
         _broker_down_until = time.monotonic() + BROKER_BACKOFF
         logger.warning("could not queue posts %s for moderation (the sweeper will): %s", ids, exc)
@@ -154,7 +153,7 @@ def moderate(post_ids) -> int:
         ]
         classifiers = enabled_classifiers()
         outputs = classify(items, classifiers)
-        limited = services.limited_ids({p.author_id for p in posts})
+        limited = accounts.limited_ids({p.author_id for p in posts})
         memo: dict[int, dict] = {}  # thresholds read once per batch, not per post
         decisions = [
             policy.decide(out, limited=p.author_id in limited, thresholds_memo=memo)
@@ -166,7 +165,7 @@ def moderate(post_ids) -> int:
             rows.extend(score_rows(post, out, now))
         fastinsert.insert_rows(ClassifierScore, SCORE_FIELDS, rows)
         label = ",".join(c.label for c in classifiers) or "no classifiers"
-        services.apply_automated(posts, decisions, label)
+        automated.apply_automated(posts, decisions, label)
         second_stage.after_first_stage(posts, decisions)
     return len(posts)
 
@@ -187,19 +186,15 @@ def moderate_batch(own_ids) -> int:
 
 def follow_up() -> None:
     """More ids waiting? Queue another task for them (the list has no task of its own)."""
-    from .tasks import moderate_posts
-
     try:
         if redis_client().llen(LIST_KEY):
-            moderate_posts.apply_async(args=[[]], queue="moderation")
+            dispatch.queue_task(dispatch.MODERATE_POSTS, [], queue="moderation")
     except Exception as exc:  # the sweeper will find them
         logger.warning("could not queue a follow-up moderation task: %s", exc)
 
 
 def sweep(age: float | None = None, limit: int = 20000) -> int:
     """Re-queue posts still pending after ``age`` seconds (broker outages, lost workers)."""
-    from .tasks import moderate_posts
-
     age = settings.HOLDFAST_MODERATION_SWEEP_AGE if age is None else age
     cutoff = timezone.now() - timedelta(seconds=age)
     ids = list(
@@ -211,7 +206,7 @@ def sweep(age: float | None = None, limit: int = 20000) -> int:
     )
     size = settings.HOLDFAST_MODERATION_BATCH_SIZE
     for start in range(0, len(ids), size):
-        moderate_posts.apply_async(args=[ids[start : start + size]], queue="moderation")
+        dispatch.queue_task(dispatch.MODERATE_POSTS, ids[start : start + size], queue="moderation")
     if ids:
         logger.info("sweeper re-queued %d pending posts", len(ids))
     return len(ids)

@@ -11,7 +11,8 @@ from moderation.ml.normalise import normalise
 from .classifiers.base import Item
 from .classifiers.rules import compile_rule, match_rules, validate_pattern
 from .models import Action, Category, Rule, RuleKind
-from .services import audit, require_moderator
+from .services.audit import audit
+from .services.moderators import require_moderator
 
 
 def _clean(kind: str, pattern: str, category: str, action: str) -> dict:

@@ -20,7 +20,7 @@ Safe by construction:
   workers stay small. A deep worker without the extra, a lost task or a failing second stage
   just leave the post for humans.
 - Nothing to sweep: a post waiting for its second-stage score is already ``held`` with an open
-  case in the human queue (``services.apply_automated`` did that in the first stage's
+  case in the human queue (``services.automated.apply_automated`` did that in the first stage's
   transaction), so a dead broker or deep worker costs a human decision, never a lost post.
 """
 
@@ -39,8 +39,10 @@ from moderation.ml import CATEGORIES
 from moderation.ml import policy as ml_policy
 from moderation.ml.normalise import normalise
 
-from . import fastinsert, services
+from . import dispatch, fastinsert
 from .models import AuditEntry, CaseStatus, ClassifierScore, ModerationCase, Outcome, Verdict
+from .services.accounts import add_strike, limited_ids
+from .services.verdicts import notify_removed, remove_post, verdict_latency
 
 logger = logging.getLogger(__name__)
 
@@ -93,14 +95,12 @@ def after_first_stage(posts: Sequence[Post], decisions: Sequence) -> list[int]:
 
 def enqueue(post_ids: Iterable[int]) -> None:
     """Queue posts for the second stage in batches; if the broker is down they stay with humans."""
-    from .tasks import moderate_deep
-
     ids = [int(i) for i in post_ids]
     size = max(1, settings.HOLDFAST_MODERATION_DEEP_BATCH_SIZE)
     for start in range(0, len(ids), size):
         try:
-            moderate_deep.apply_async(args=[ids[start : start + size]],
-                                      queue=settings.HOLDFAST_MODERATION_DEEP_QUEUE)
+            dispatch.queue_task(dispatch.MODERATE_DEEP, ids[start : start + size],
+                                queue=settings.HOLDFAST_MODERATION_DEEP_QUEUE)
         except Exception as exc:  # broker down: the posts simply stay in the human queue
             logger.warning("could not queue %d posts for the second stage (left for humans): %s",
                            len(ids[start : start + size]), exc)
@@ -182,7 +182,7 @@ def decide_held(post_ids: Iterable[int]) -> dict[str, int]:
                 post_id__in=lids, status=CaseStatus.OPEN
             )
         }
-        limited = services.limited_ids({p.author_id for p in locked})
+        limited = limited_ids({p.author_id for p in locked})
         todo = [
             p for p in locked
             if p.pk not in already and p.author_id not in limited and _case_eligible(cases.get(p.pk))
@@ -219,7 +219,7 @@ def decide_held(post_ids: Iterable[int]) -> dict[str, int]:
             case.claimed_by, case.claimed_at = None, None
             verdicts.append(Verdict(
                 post=post, action=d.action, category=d.category or "", reason=reason[:2000], automated=True,
-                classifiers=label[:300], latency=services._latency(post, now),
+                classifiers=label[:300], latency=verdict_latency(post, now),
             ))
             if d.action == ml_policy.ALLOW:
                 case.outcome = Outcome.APPROVED
@@ -231,9 +231,9 @@ def decide_held(post_ids: Iterable[int]) -> dict[str, int]:
                 case.category = d.category or case.category
                 case.save(update_fields=["status", "decided_at", "decided_by_label", "decision_reason",
                                          "claimed_by", "claimed_at", "outcome", "category"])
-                services.remove_post(post)
-                services._notify_removed(post, case, reason)
-                services._strike(post.author, case, reason, actor=None, actor_label=label)
+                remove_post(post)
+                notify_removed(post, case, reason)
+                add_strike(post.author, case, reason, actor=None, actor_label=label)
         if allowed:
             Post.objects.filter(pk__in=allowed, moderation_state=ModerationState.HELD).update(
                 moderation_state=ModerationState.ALLOWED

@@ -4,8 +4,9 @@ idempotent, acks late, retried with backoff."""
 from celery import shared_task
 from django.db import DatabaseError, InterfaceError, OperationalError
 
-from . import pipeline, second_stage, services
+from . import dispatch, pipeline, second_stage
 from .classifiers import spam
+from .services import accounts
 
 RETRYABLE = (OperationalError, InterfaceError, DatabaseError, ConnectionError, TimeoutError)
 # Periodic housekeeping from beat: safe to re-run, retried while the database is away.
@@ -19,7 +20,7 @@ HOUSEKEEPING = {
 
 
 @shared_task(
-    name="moderation.moderate_posts",
+    name=dispatch.MODERATE_POSTS,
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=RETRYABLE,
@@ -36,7 +37,7 @@ def moderate_posts(post_ids: list[int]) -> int:
 
 
 @shared_task(
-    name="moderation.moderate_deep",
+    name=dispatch.MODERATE_DEEP,
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=RETRYABLE,
@@ -62,7 +63,7 @@ def sweep_pending() -> int:
 
 @shared_task(name="moderation.expire_account_actions", soft_time_limit=120, time_limit=180, **HOUSEKEEPING)
 def expire_account_actions() -> int:
-    return services.expire_account_actions()
+    return accounts.expire_account_actions()
 
 
 @shared_task(name="moderation.prune_fingerprints", soft_time_limit=300, time_limit=360, **HOUSEKEEPING)

@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 from microblog.accounts.models import User
 from microblog.accounts.services import create_access_token
 from microblog.posts.models import Post
-from moderation import services as moderation
 from moderation.models import Appeal, ModerationCase
+from moderation.services import appeals, cases, reports
 
 ROLES = ["anonymous", "owner", "other", "suspended", "moderator", "admin"]
 DENIED = {401, 403, 404}
@@ -35,11 +35,11 @@ def world(db, make_user, publish):
     removed = publish(owner, "a post a moderator will remove")
     # This test is about who may act, not about what the classifiers think of the text.
     Post.objects.filter(pk__in=[post.pk, removed.pk, bystander_post.pk]).update(moderation_state="allowed")
-    report = moderation.report(other, category="spam", post_id=removed.pk, comment="looks like spam")
+    report = reports.report(other, category="spam", post_id=removed.pk, comment="looks like spam")
     case = report.case
-    moderation.decide_case(second_moderator, case, "remove", "spam")
-    appeal = moderation.appeal(owner, ModerationCase.objects.get(pk=case.pk), "it was not spam")
-    open_report = moderation.report(other, category="hate", post_id=post.pk, comment="check this")
+    cases.decide_case(second_moderator, case, "remove", "spam")
+    appeal = appeals.appeal(owner, ModerationCase.objects.get(pk=case.pk), "it was not spam")
+    open_report = reports.report(other, category="hate", post_id=post.pk, comment="check this")
     clients = {"anonymous": (APIClient(), None)}
     for role, user in {
         "owner": owner,

@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from moderation.services import is_moderator
+from moderation.services.moderators import is_moderator
 
 
 def site(request):

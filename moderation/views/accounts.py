@@ -6,10 +6,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from moderation import services
 from moderation.forms import AccountActionForm
 from moderation.models import AccountAction, ModerationCase, Strike
 from moderation.permissions import moderator_required
+from moderation.services import accounts
 
 from .common import form_errors
 
@@ -32,11 +32,11 @@ def account_detail(request: HttpRequest, username: str) -> HttpResponse:
                 ).first()
                 if action is None:
                     raise ValidationError("No such action on this account.")
-                services.lift_account_action(request.user, action, request.POST.get("reason", ""))
+                accounts.lift_account_action(request.user, action, request.POST.get("reason", ""))
                 messages.success(request, "Action lifted.")
                 return redirect("moderation:account", account.username)
             if form.is_valid():
-                services.take_account_action(request.user, account, **form.cleaned_data)
+                accounts.take_account_action(request.user, account, **form.cleaned_data)
                 messages.success(request, f"{form.cleaned_data['kind'].capitalize()} recorded.")
                 return redirect("moderation:account", account.username)
         except ValidationError as exc:
@@ -52,7 +52,7 @@ def account_detail(request: HttpRequest, username: str) -> HttpResponse:
             "form": form,
             "actions": AccountAction.objects.filter(account=account).order_by("-id"),
             "strikes": Strike.objects.filter(account=account).order_by("-id"),
-            "active_strikes": services.active_strikes(account),
+            "active_strikes": accounts.active_strikes(account),
             "cases": ModerationCase.objects.filter(account=account).order_by("-id")[:20],
             "title": f"@{account.username}",
         },

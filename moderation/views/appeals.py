@@ -5,10 +5,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from moderation import services
 from moderation.forms import AppealDecisionForm
 from moderation.models import Appeal, AppealStatus
 from moderation.permissions import moderator_required
+from moderation.services import appeals
 
 from .common import form_errors
 
@@ -39,7 +39,7 @@ def appeal_decide(request: HttpRequest, appeal_id: int) -> HttpResponse:
         status = 400
         if form.is_valid():
             try:
-                services.decide_appeal(
+                appeals.decide_appeal(
                     request.user,
                     item,
                     reverse=form.cleaned_data["outcome"] == "reverse",

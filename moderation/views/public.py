@@ -1,18 +1,20 @@
 """What every user gets: report a post or an account, see decisions about them, appeal."""
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from microblog.posts.timelines import get_visible_post
-from moderation import services
 from moderation.forms import AppealForm, ReportForm
 from moderation.models import ModerationCase, Outcome
-from moderation.services import User
+from moderation.services import appeals, cases, reports
 
 from .common import form_errors
+
+User = get_user_model()
 
 
 @login_required
@@ -38,7 +40,7 @@ def _report(request, target: dict, **context) -> HttpResponse:
         status = 400
         if form.is_valid():
             try:
-                services.report(request.user, **target, **form.cleaned_data)
+                reports.report(request.user, **target, **form.cleaned_data)
                 messages.success(
                     request, "Thank you: moderators will look at it, and we will tell you the outcome."
                 )
@@ -63,7 +65,7 @@ def my_decisions(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def appeal(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = services.get_case(case_id)
+    case = cases.get_case(case_id)
     owner_id = case.post.author_id if case.post_id else case.account_id
     if owner_id != request.user.pk:
         raise PermissionDenied("You can only appeal decisions about your own posts or account.")
@@ -73,7 +75,7 @@ def appeal(request: HttpRequest, case_id: int) -> HttpResponse:
         status = 400
         if form.is_valid():
             try:
-                services.appeal(request.user, case, form.cleaned_data["text"])
+                appeals.appeal(request.user, case, form.cleaned_data["text"])
                 messages.success(
                     request, "Appeal sent: a different moderator will decide, and we will tell you."
                 )
@@ -83,6 +85,6 @@ def appeal(request: HttpRequest, case_id: int) -> HttpResponse:
     return render(
         request,
         "moderation/appeal_form.html",
-        {"case": case, "form": form, "title": "Appeal", "deadline": services.appeal_deadline(case)},
+        {"case": case, "form": form, "title": "Appeal", "deadline": appeals.appeal_deadline(case)},
         status=status,
     )

@@ -6,9 +6,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from moderation import services
 from moderation.models import CaseStatus, Category
 from moderation.permissions import moderator_required
+from moderation.services import cases
 
 PAGE = 50
 
@@ -18,7 +18,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "open")
     category = request.GET.get("category", "")
     try:
-        cases = services.ranked_queue(status=status, category=category, limit=PAGE)
+        ranked = cases.ranked_queue(status=status, category=category, limit=PAGE)
     except ValidationError as exc:
         return render(
             request,
@@ -30,7 +30,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         request,
         "moderation/queue.html",
         {
-            "cases": cases,
+            "cases": ranked,
             "status": status,
             "category": category,
             "categories": Category.choices,
@@ -52,7 +52,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if not all(i.isdigit() for i in ids):
         return HttpResponseBadRequest("Case ids must be numbers.")
     try:
-        result = services.bulk_decide(request.user, ids, decision, reason)
+        result = cases.bulk_decide(request.user, ids, decision, reason)
     except ValidationError as exc:
         for m in exc.messages:
             messages.error(request, m)

@@ -7,8 +7,8 @@ from playwright.sync_api import Page, expect
 from microblog.accounts.models import User
 from microblog.posts import services as posts
 from microblog.posts.models import ModerationState, Post
-from moderation import services as moderation
 from moderation.models import AuditEntry, CaseStatus, ModerationCase, Outcome
+from moderation.services import reports
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,7 +33,7 @@ def test_keyboard_moves_approves_and_removes_with_a_reason(page: Page, live_serv
     moderator.groups.add(Group.objects.get_or_create(name="moderator")[0])
     for text in ("Tickets are sold out", "Someone should sink that ferry with everyone on it"):
         post = posts.create_post(author, text=text)  # allowed on commit (rules only)
-        moderation.report(reporter, category="violence", post_id=post.pk, comment="see this")
+        reports.report(reporter, category="violence", post_id=post.pk, comment="see this")
     assert ModerationCase.objects.filter(status=CaseStatus.OPEN).count() == 2
 
     log_in(page, base, "mod")
@@ -85,7 +85,7 @@ def test_enter_in_the_reason_field_alone_decides_nothing(page: Page, live_server
     moderator = User.objects.create_user("mod", password="a long passphrase 42")
     moderator.groups.add(Group.objects.get_or_create(name="moderator")[0])
     post = posts.create_post(author, text="Tickets are sold out")
-    moderation.report(moderator, category="spam", post_id=post.pk)
+    reports.report(moderator, category="spam", post_id=post.pk)
 
     log_in(page, base, "mod")
     page.goto(f"{base}/moderation/")

@@ -4,8 +4,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from microblog.posts.models import ModerationState
-from moderation import services
 from moderation.models import ModerationCase, Rule
+from moderation.services import cases, reports
 
 from .conftest import BENIGN
 
@@ -21,7 +21,7 @@ def post(alice, publish):
 
 @pytest.fixture
 def case(post, bob):
-    return services.report(bob, post_id=post.pk, category="hate").case
+    return reports.report(bob, post_id=post.pk, category="hate").case
 
 
 MOD_ENDPOINTS = [
@@ -98,7 +98,7 @@ def test_moderator_flow(case, moderator, api_as, post):
 
 
 def test_appeal_via_api(case, alice, moderator, moderator2, api_as):
-    services.decide_case(moderator, case, "remove", "hate")
+    cases.decide_case(moderator, case, "remove", "hate")
     a = api_as(alice)
     assert a.post(f"{BASE}/appeals/", {"case": case.pk}, format="json").status_code == 400
     created = a.post(f"{BASE}/appeals/", {"case": case.pk, "text": "context"}, format="json")
@@ -151,7 +151,7 @@ def test_account_actions_and_rules_via_api(alice, moderator, api_as):
 
 def test_bulk_decision(alice, bob, publish, moderator, api_as, only_rules):
     ids = [
-        services.report(bob, post_id=publish(alice, f"nice day number {w}").pk, category="spam").case_id
+        reports.report(bob, post_id=publish(alice, f"nice day number {w}").pk, category="spam").case_id
         for w in ("one", "two")
     ]
     r = api_as(moderator).post(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from moderation import services
+from moderation.services import cases, reports
 
 from .conftest import BENIGN, VIOLENT
 
@@ -167,9 +167,9 @@ def test_train_classifier_bad_input(tmp_path):
 @pytest.mark.django_db
 def test_export_decisions(tmp_path, alice, bob, moderator, publish, only_rules):
     p1, p2 = publish(alice, BENIGN), publish(alice, "something rude here")
-    services.decide_case(moderator, services.report(bob, post_id=p1.pk, category="hate").case, "approve")
-    services.decide_case(
-        moderator, services.report(bob, post_id=p2.pk, category="offensive").case, "remove", "rude"
+    cases.decide_case(moderator, reports.report(bob, post_id=p1.pk, category="hate").case, "approve")
+    cases.decide_case(
+        moderator, reports.report(bob, post_id=p2.pk, category="offensive").case, "remove", "rude"
     )
     out = tmp_path / "d.csv"
     call_command("export_decisions", "--out", str(out))

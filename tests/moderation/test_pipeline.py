@@ -171,9 +171,9 @@ def test_http_classifier_down_goes_to_review(alice, publish, settings):
 
 
 def test_limited_account_posts_go_to_review(alice, moderator, publish):
-    from moderation import services
+    from moderation.services import accounts
 
-    services.take_account_action(moderator, alice, "limit", days=3, reason="flooding")
+    accounts.take_account_action(moderator, alice, "limit", days=3, reason="flooding")
     post = publish(alice, BENIGN)
     assert post.moderation_state == ModerationState.HELD
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from microblog.posts.models import ModerationState
-from moderation import policy, second_stage, services
+from moderation import policy, second_stage
 from moderation.classifiers.base import ClassifierUnavailable, Result
 from moderation.classifiers.textmodel import TextModelClassifier
 from moderation.ml import deep
@@ -20,6 +20,7 @@ from moderation.ml import policy as ml_policy
 from moderation.ml.model import load_model
 from moderation.ml.normalise import normalise
 from moderation.models import AuditEntry, ClassifierScore, ModerationCase, Strike, Verdict
+from moderation.services import cases, reports
 
 pytestmark = pytest.mark.django_db
 
@@ -274,7 +275,7 @@ def test_claimed_case_is_left_to_the_human(alice, publish, moderator, settings):
     settings.HOLDFAST_MODERATION_DEEP = False
     post = publish(alice, _allowed_candidate())  # held: the second stage is off while it posts
     case = ModerationCase.objects.get(post=post)
-    services.claim(moderator, case)
+    cases.claim(moderator, case)
     settings.HOLDFAST_MODERATION_DEEP = True
     second_stage._installed.cache_clear()
     assert second_stage.decide_held([post.pk]) == {"allow": 0, "review": 0, "remove": 0}
@@ -292,7 +293,7 @@ def test_reported_case_is_left_to_humans(alice, bob, deep_on):
 
     deep_on.HOLDFAST_MODERATION_MODE = "post"  # visible at once, so bob can report it first
     post = posts.create_post(alice, text=_allowed_candidate())
-    services.report(bob, category="hate", post_id=post.pk)
+    reports.report(bob, category="hate", post_id=post.pk)
     pipeline.moderate([post.pk])  # the text model holds it: merged into the reported case
     post.refresh_from_db()
     assert post.moderation_state == ModerationState.HELD

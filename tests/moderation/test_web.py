@@ -4,8 +4,8 @@ import pytest
 from django.test import Client
 
 from microblog.posts.models import ModerationState
-from moderation import services
 from moderation.models import Appeal, AuditEntry, ModerationCase, Rule
+from moderation.services import cases, reports
 
 from .conftest import BENIGN
 
@@ -25,7 +25,7 @@ MOD_PAGES = [
 @pytest.fixture
 def case(alice, bob, publish):
     post = publish(alice, BENIGN)
-    return services.report(bob, post_id=post.pk, category="hate", comment="rude").case
+    return reports.report(bob, post_id=post.pk, category="hate", comment="rude").case
 
 
 @pytest.mark.parametrize("url", MOD_PAGES)
@@ -89,7 +89,7 @@ def test_decide_through_the_form(case, moderator, client_for):
 
 def test_claim_and_bulk(alice, bob, publish, moderator, client_for, only_rules):
     cases = [
-        services.report(bob, post_id=publish(alice, f"{BENIGN} {i}").pk, category="spam").case
+        reports.report(bob, post_id=publish(alice, f"{BENIGN} {i}").pk, category="spam").case
         for i in range(3)
     ]
     c = client_for(moderator)
@@ -188,8 +188,8 @@ def test_user_report_forms(alice, bob, publish, client_for):
 
 def test_appeal_form(alice, bob, carol, publish, moderator, client_for):
     post = publish(alice, BENIGN)
-    case = services.report(bob, post_id=post.pk, category="hate").case
-    services.decide_case(moderator, case, "remove", "hateful")
+    case = reports.report(bob, post_id=post.pk, category="hate").case
+    cases.decide_case(moderator, case, "remove", "hateful")
     assert client_for(carol).get(f"/moderation/appeal/{case.pk}/").status_code == 403
     c = client_for(alice)
     assert f"/moderation/appeal/{case.pk}/" in c.get("/moderation/mine/").content.decode()
