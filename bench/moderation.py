@@ -238,6 +238,7 @@ def main() -> int:
             cwd=ROOT, env=env, stdout=deep_log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
         )
     peak_rss = 0
+    deep_peak_rss = [0]
 
     def pending(lo: int, hi: int) -> int:
         # A range scan, not "pk IN (20,000 ids)": building and running that query cost this
@@ -288,7 +289,12 @@ def main() -> int:
         first = Verdict.objects.filter(post_id__in=ids).exclude(classifiers__startswith="deep@")
         for action in first.values_list("action", flat=True):
             actions[action] += 1
-        deep_stats = None
+        deep_stats = steady_deep = None
+        if deep_worker is not None:
+            # The burst left the second stage a backlog of half its posts: let it drain first, so
+            # the steady phase measures how the second stage keeps up, not the burst's backlog.
+            deep_stats = drain_deep(ids, t0, t1, deep_worker)
+        deep_queue_max = 0
 
         # 2. Latency at a steady rate, each post its own commit, from a few producer threads.
         n = int(args.rate * args.seconds)
@@ -321,8 +327,15 @@ def main() -> int:
         threads = [threading.Thread(target=produce, args=(k,)) for k in range(producers)]
         for t in threads:
             t.start()
+        if deep_worker is not None:
+            import redis
+
+            deep_broker = redis.Redis.from_url(BROKER)
         while any(t.is_alive() for t in threads):
             peak_rss = max(peak_rss, rss_kb(worker.pid))
+            if deep_worker is not None:
+                deep_queue_max = max(deep_queue_max, deep_broker.llen("moderation_deep"))
+                deep_peak_rss[0] = max(deep_peak_rss[0], rss_kb(deep_worker.pid))
             time.sleep(0.5)
         behind = late[0]
         offered = n / (time.monotonic() - start)
@@ -332,8 +345,12 @@ def main() -> int:
             .exclude(classifiers__startswith="deep@")
             .values_list("latency", flat=True)
         )
-        if deep_worker is not None:  # it has been working alongside both phases; let it finish
-            deep_stats = drain_deep(ids + steady, t0, t1, deep_worker)
+        if deep_worker is not None:  # let it finish the steady phase's posts
+            steady_deep = drain_deep(steady, start, time.monotonic(), deep_worker)
+            steady_deep["latency"] = list(
+                Verdict.objects.filter(post_id__in=steady, classifiers__startswith="deep@")
+                .values_list("latency", flat=True))
+            steady_deep["queue_max"] = deep_queue_max
     finally:
         if deep_worker is not None:
             deep_worker.send_signal(signal.SIGTERM)
@@ -364,9 +381,22 @@ def main() -> int:
             f"→ {deep_stats['rate']:,.1f} posts/s drained "
             f"(1 worker process at nice 10, in parallel with the first pass); "
             f"it allowed {deep_stats['allow']}, removed "
-            f"{deep_stats['remove']}, left {deep_stats['review']} for humans. Held for humans, all "
-            f"{len(ids) + n} posts: {deep_stats['held_first']} → {deep_stats['held_after']}"
+            f"{deep_stats['remove']}, left {deep_stats['review']} for humans. Held for humans, the "
+            f"{len(ids)} posts: {deep_stats['held_first']} → {deep_stats['held_after']}"
         )
+    if steady_deep is not None:
+        dl = steady_deep["latency"]
+        hold_rate = steady_deep["queued"] / args.seconds
+        print(
+            f"Second stage at a steady {args.rate:.0f} posts/s: the first stage handed it "
+            f"{steady_deep['queued']} posts ({hold_rate:.1f}/s); it scored {steady_deep['done']}, "
+            f"deep queue at most {steady_deep['queue_max']} tasks long, "
+            f"done {steady_deep['after_first']:.1f}s after the last post; "
+            f"commit → final verdict for the {len(dl)} posts it decided: "
+            f"p50 {statistics.median(dl) if dl else float('nan'):.2f}s, "
+            f"p95 {percentile(dl, 0.95):.2f}s, max {max(dl) if dl else float('nan'):.2f}s"
+        )
+        print(f"Deep worker memory: peak {deep_peak_rss[0] / 1024:.0f} MiB RSS")
     print(
         f"Latency at a steady {args.rate:.0f} posts/s (offered {offered:.0f}/s, {n} posts, "
         f"{behind} late sends): "

@@ -64,13 +64,13 @@ HOLDFAST_MODERATION_SPAM = {
     "posts_per_minute": 20,
 }
 
-# Second stage (moderation.ml.deep): MiniLM embeddings + a small head re-decide the posts the
+# Second stage (moderation.ml.deep): fine-tuned MiniLM + a small head re-decide the posts the
 # text model alone sent to review, on their own queue. Needs the `deep` extra (torch) and a
 # worker on that queue (`celery -A microblog worker -Q moderation_deep -c 1`); off by default,
 # and without the extra installed it stays off whatever this says.
 HOLDFAST_MODERATION_DEEP = env.bool("HOLDFAST_MODERATION_DEEP", default=False)
 HOLDFAST_MODERATION_DEEP_QUEUE = "moderation_deep"
-# Posts per second-stage task (MiniLM embeds them in one batch).
+# Posts per second-stage task (MiniLM reads them in one batch).
 HOLDFAST_MODERATION_DEEP_BATCH_SIZE = env.int("HOLDFAST_MODERATION_DEEP_BATCH_SIZE", default=64)
 # Torch threads per deep worker process (0: torch's default, one per core).
 HOLDFAST_MODERATION_DEEP_THREADS = env.int("HOLDFAST_MODERATION_DEEP_THREADS", default=0)

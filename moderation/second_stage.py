@@ -66,16 +66,18 @@ def switched_on() -> bool:
 
 
 @cache
-def _band_thresholds():  # -> dict[str, Thresholds] | None
+def band_thresholds():  # -> dict[str, Thresholds] | None
+    """The text model's thresholds for when the second stage is on (calibrated jointly with it:
+    a wider review band, which this stage re-decides)."""
     from moderation.ml import deep
 
     return deep.load_head().first_thresholds
 
 
 def first_stage_thresholds():  # -> dict[str, Thresholds] | None
-    """The text model's thresholds while the second stage is on (calibrated jointly with it:
-    a wider review band, which this stage re-decides), or None: use ``thresholds.json``."""
-    return _band_thresholds() if switched_on() else None
+    """``band_thresholds`` if the second stage is switched on here, else None: use
+    ``thresholds.json``."""
+    return band_thresholds() if switched_on() else None
 
 
 def enabled() -> bool:
@@ -127,17 +129,6 @@ def _candidates(ids: list[int]) -> list[Post]:
     return [p for p in posts if p.pk not in done]
 
 
-def score(texts: Sequence[str]):  # -> np.ndarray (n, 3)
-    """Second-stage scores for normalised texts: first-stage scores, MiniLM embedding, head."""
-    from moderation.ml import deep
-    from moderation.ml.model import load_model
-
-    head = deep.load_head()
-    p1 = load_model().probabilities(list(texts))
-    emb = deep.get_embedder(threads=settings.HOLDFAST_MODERATION_DEEP_THREADS or None).encode(texts)
-    return head.probabilities(emb, p1)
-
-
 def decide_held(post_ids: Iterable[int]) -> dict[str, int]:
     """The ``moderation.moderate_deep`` task's work. Returns counts per action taken."""
     counts = {"allow": 0, "review": 0, "remove": 0}
@@ -157,10 +148,12 @@ def decide_held(post_ids: Iterable[int]) -> dict[str, int]:
     if not posts:
         return counts
     texts = {p.pk: p.text for p in posts}
-    q = score([normalise(p.text) for p in posts])
+    q, decisions = deep.decide([normalise(p.text) for p in posts],
+                               threads=settings.HOLDFAST_MODERATION_DEEP_THREADS or None)
     scores = {
         p.pk: dict(zip(CATEGORIES, map(float, row), strict=True)) for p, row in zip(posts, q, strict=True)
     }
+    decided = {p.pk: d for p, d in zip(posts, decisions, strict=True)}
 
     with transaction.atomic():
         qs = Post.objects.filter(
@@ -190,7 +183,7 @@ def decide_held(post_ids: Iterable[int]) -> dict[str, int]:
         if not todo:
             return counts
         now = timezone.now()
-        detail = {"embedding": head.meta.get("embedding", ""), "stage": 2}
+        detail = {"model": head.meta.get("model", ""), "stage": 2}
         fastinsert.insert_rows(
             ClassifierScore,
             ("post_id", "classifier", "version", "category", "score", "detail", "created_at"),
@@ -200,7 +193,7 @@ def decide_held(post_ids: Iterable[int]) -> dict[str, int]:
         verdicts, audits = [], []
         allowed = []
         for post in todo:
-            d = ml_policy.decide(scores[post.pk], head.thresholds)
+            d = decided[post.pk]
             case = cases[post.pk]
             reason = f"{label}: {d.reason}"
             counts[d.action] += 1

@@ -27,13 +27,20 @@ class TextModelClassifier(Classifier):
         self.model = load_model()
         self.version = self.model.version
         self.model_name = MODEL_NAME
+        # None: as this deployment runs (HOLDFAST_MODERATION_DEEP); True/False: as if the second
+        # stage were on/off (``moderate_file --stages``).
+        self.with_second_stage: bool | None = None
 
     def thresholds(self) -> dict[str, Thresholds]:
         # With the second stage on, its jointly calibrated thresholds for this model (a wider
         # review band: the second stage decides most of it); else this model's own.
         from moderation import second_stage
 
-        return second_stage.first_stage_thresholds() or _thresholds()
+        if self.with_second_stage is None:
+            return second_stage.first_stage_thresholds() or _thresholds()
+        if self.with_second_stage:
+            return second_stage.band_thresholds() or _thresholds()
+        return _thresholds()
 
     def classify(self, items: list[Item]) -> list[Result]:
         if not items:

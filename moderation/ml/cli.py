@@ -47,7 +47,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
         report = train(train_csv, dev_csv, Path(args.out), seed=args.seed, progress=progress,
                        deep=False if args.no_deep else None,
-                       embedding_cache=Path(args.embedding_cache) if args.embedding_cache else None)
+                       finetuned=Path(args.finetuned) if args.finetuned else None)
     print(report.summary())
     print("wrote: " + ", ".join(str(p) for p in report.files))
     return 0
@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--no-deep", action="store_true",
                    help="skip the second stage (trained by default when the 'deep' extra is installed)")
-    t.add_argument("--embedding-cache", help="directory keeping the second stage's MiniLM embeddings")
+    t.add_argument("--finetuned", help="reuse these fine-tuned weights instead of fine-tuning again")
     t.set_defaults(func=_cmd_train)
     e = sub.add_parser("evaluate", help="evaluate the artefact on a labelled CSV")
     e.add_argument("--data", required=True, help="directory with dev.csv, or a CSV file")

@@ -15,7 +15,7 @@ import numpy as np
 from . import LABELS
 from .policy import policy_metrics
 
-__all__ = ["ClassScores", "EvaluationReport", "evaluate", "format_report", "prf"]
+__all__ = ["ClassScores", "EvaluationReport", "evaluate", "format_report", "policy_by_source", "prf"]
 
 
 @dataclass
@@ -91,6 +91,21 @@ def evaluate(
                            violence_recall=pm["violence_recall"])
             report.per_source[s] = row
     return report
+
+
+def policy_by_source(
+    actions: np.ndarray, labels: Sequence[str], sources: Sequence[str],
+    removal_categories: np.ndarray | None = None,
+) -> dict[str, dict[str, float]]:
+    """``policy_metrics`` for each source's posts, plus ``all`` for every post."""
+    y = np.asarray(labels, dtype=object)
+    src = np.asarray(sources, dtype=object)
+    cats = None if removal_categories is None else np.asarray(removal_categories)
+    out = {"all": policy_metrics(actions, y, cats)}
+    for s in sorted(set(src.tolist())):
+        mask = src == s
+        out[s] = policy_metrics(actions[mask], y[mask], None if cats is None else cats[mask])
+    return out
 
 
 def _f(x: float) -> str:

@@ -55,6 +55,53 @@ def test_moderate_file_applies_the_moderators_rules_without_writing(tmp_path, ca
     assert "spam (it needs the authors' posting history)" in capsys.readouterr().err
 
 
+def test_moderate_file_says_which_stages_ran(tmp_path, capsys, settings):
+    from moderation.ml import deep
+
+    settings.HOLDFAST_MODERATION_CLASSIFIERS = ["moderation.classifiers.textmodel.TextModelClassifier"]
+    src = write_csv(tmp_path / "posts.csv", ["id", "text"], [["a1", BENIGN], ["a2", VIOLENT]])
+    out = tmp_path / "verdicts.csv"
+    call_command("moderate_file", "--in", str(src), "--out", str(out), "--stages", "first")
+    printed = capsys.readouterr().out
+    assert "stage 1 (first pass): textmodel@" in printed and "stage 2: off" in printed
+    rows = list(csv.DictReader(out.open()))
+    assert {r["stage"] for r in rows} == {"first"} and all(r["second_hate"] == "" for r in rows)
+    if not (deep.available() and deep.head_exists()):
+        pytest.skip("the 'deep' extra is not installed: the second stage cannot run here")
+    call_command("moderate_file", "--in", str(src), "--out", str(out))  # default: what production runs
+    printed = capsys.readouterr().out
+    assert f"stage 2 (moderation_deep): deep@{deep.load_head().version}" in printed
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="labelled data not available")
+def test_moderate_file_second_stage_decides_what_the_first_held(tmp_path, settings):
+    from moderation.ml import deep
+
+    if not (deep.available() and deep.head_exists()):
+        pytest.skip("the 'deep' extra is not installed: the second stage cannot run here")
+    settings.HOLDFAST_MODERATION_CLASSIFIERS = ["moderation.classifiers.textmodel.TextModelClassifier"]
+    with (DATA / "dev.csv").open(encoding="utf-8") as fh:
+        rows = [[r["id"], r["text"]] for _, r in zip(range(300), csv.DictReader(fh), strict=False)]
+    src = write_csv(tmp_path / "posts.csv", ["id", "text"], rows)
+    both, first = tmp_path / "both.csv", tmp_path / "first.csv"
+    call_command("moderate_file", "--in", str(src), "--out", str(both), "--stages", "first,second")
+    call_command("moderate_file", "--in", str(src), "--out", str(first), "--stages", "first")
+    both_rows, first_rows = list(csv.DictReader(both.open())), list(csv.DictReader(first.open()))
+    decided = [r for r in both_rows if r["stage"] == "second"]
+    assert decided, "the second stage decided none of 300 dev posts"
+    assert all(r["second_hate"] != "" and r["action"] in ("allow", "remove") for r in decided)
+    # with both stages on, fewer posts are left for humans than with the first stage alone
+    humans = sum(r["action"] == "review" for r in both_rows)
+    assert humans < sum(r["action"] == "review" for r in first_rows)
+
+
+def test_moderate_file_bad_stages(tmp_path):
+    src = write_csv(tmp_path / "posts.csv", ["id", "text"], [["a1", BENIGN]])
+    for bad in ("second", "first,third", ""):
+        with pytest.raises(CommandError, match="--stages takes 'first' or 'first,second'"):
+            call_command("moderate_file", "--in", str(src), "--out", str(tmp_path / "o.csv"), "--stages", bad)
+
+
 def test_moderate_file_bad_input(tmp_path):
     with pytest.raises(CommandError, match="not found"):
         call_command("moderate_file", "--in", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o.csv"))
@@ -109,9 +156,9 @@ def test_train_classifier_wraps_training_with_progress(tmp_path, monkeypatch, ca
         def summary(self):
             return "trained: summary line"
 
-    def fake_train(train_csv, dev_csv, out_dir, seed=0, progress=None, deep=None, embedding_cache=None):
+    def fake_train(train_csv, dev_csv, out_dir, seed=0, progress=None, deep=None, finetuned=None):
         calls.update(train=train_csv, dev=dev_csv, out=out_dir, seed=seed)
-        calls.update(deep=deep, cache=embedding_cache)
+        calls.update(deep=deep, finetuned=finetuned)
         for i in range(3):
             progress("stage", i + 1, 3)
         return Report()
@@ -126,12 +173,19 @@ def test_train_classifier_wraps_training_with_progress(tmp_path, monkeypatch, ca
         "out": tmp_path / "out",
         "seed": 3,
         "deep": None,  # the second stage: trained when the extra is installed
-        "cache": None,
+        "finetuned": None,
     }
     assert "trained: summary line" in capsys.readouterr().out
-    call_command("train_classifier", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--no-deep",
-                 "--embedding-cache", str(tmp_path / "cache"))
-    assert calls["deep"] is False and calls["cache"] == tmp_path / "cache"
+    call_command("train_classifier", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--no-deep")
+    assert calls["deep"] is False
+    weights = write_csv(tmp_path / "w.safetensors", ["x"], [])
+    call_command("train_classifier", "--data", str(tmp_path), "--out", str(tmp_path / "out"),
+                 "--finetuned", str(weights))
+    assert calls["finetuned"] == weights
+    with pytest.raises(CommandError, match="fine-tuned weights not found"):
+        call_command("train_classifier", "--data", str(tmp_path), "--finetuned", str(tmp_path / "nope"))
+    with pytest.raises(CommandError, match="--no-deep skips"):
+        call_command("train_classifier", "--data", str(tmp_path), "--finetuned", str(weights), "--no-deep")
 
 
 @pytest.mark.skipif(not (DATA / "train.csv").is_file(), reason="labelled data not available")

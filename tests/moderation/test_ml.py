@@ -64,6 +64,13 @@ DEV_CSV = Path("/work/shared/data/moderation/dev.csv")
         ("  lots \t of\n\nspace  ", "lots of space"),
         ("caf\u00e9", "cafe"),
         ("&amp; &lt;3", "& <3"),
+        # emoji in place of words read as their names
+        ("I will \U0001f52a you", "i will knife you"),
+        ("\U0001f52b them all", "pistol them all"),
+        ("burn them \U0001f525\U0001f525", "burn them fire fire"),
+        ("\U0001f44d\U0001f3fd ok", "thumbs up ok"),  # the skin tone changes nothing
+        ("\U0001f3f3\ufe0f\u200d\U0001f308 pride", "rainbow flag pride"),  # a ZWJ sequence
+        ("k\u0456ll \U0001f52a", "kill knife"),  # emoji and homoglyphs together
     ],
 )
 def test_normalise_obfuscation(raw: str, expected: str) -> None:
@@ -206,8 +213,8 @@ def test_committed_artefact_loads_and_scores() -> None:
         assert set(row) == set(CATEGORIES)
         assert all(0.0 <= v <= 1.0 and math.isfinite(v) for v in row.values())
         assert row["violence"] <= row["hate"] + 1e-9 <= row["offensive"] + 2e-9
-    size = sum(p.stat().st_size for p in ARTEFACT_DIR.iterdir() if p.is_file())
-    assert size <= 15 * 1024 * 1024
+    first_stage = ("model.npz", "thresholds.json")
+    assert sum((ARTEFACT_DIR / f).stat().st_size for f in first_stage) <= 15 * 1024 * 1024
 
 
 def test_threats_score_higher_on_violence_than_benign() -> None:
@@ -225,6 +232,19 @@ def test_obfuscated_text_scores_like_plain_text() -> None:
     obfuscated = "\uff4b\u0456ll th\u200bem \u0430ll, th3y d3serve it!!!!!!"
     plain, obf = score_texts(["kill them all, they deserve it!!", obfuscated])
     assert obf == pytest.approx(plain)
+
+
+@pytest.mark.parametrize(
+    ("plain", "with_emoji"),
+    [
+        ("i will knife you tonight", "i will \U0001f52a you tonight"),
+        ("pistol them all", "\U0001f52b them all"),
+        ("we should bomb them and burn them fire", "we should \U0001f4a3 them and burn them \U0001f525"),
+    ],
+)
+def test_threats_written_with_emoji_score_like_plain_ones(plain: str, with_emoji: str) -> None:
+    a, b = score_texts([plain, with_emoji])
+    assert b == pytest.approx(a)
 
 
 def test_moderate_texts_uses_committed_thresholds() -> None:

