@@ -42,6 +42,7 @@ run: install
 	DEBUG=true HOLDFAST_SERVE_MEDIA=true $(BIN)/python manage.py migrate --noinput -v0
 	DEBUG=true $(BIN)/python manage.py setup_demo
 	@echo "Holdfast is at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
+	@[ "$${HOLDFAST_MODERATION_DEEP:-false}" = true ] || echo "Second-stage moderation (MiniLM) is off here; to turn it on: $(BIN)/pip install -e '.[deep]' && HOLDFAST_MODERATION_DEEP=true make run"
 	DEBUG=true HOLDFAST_SERVE_MEDIA=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Debian's chromium drives the browser tests (Playwright cannot download its own here).

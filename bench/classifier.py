@@ -1,6 +1,7 @@
 """Throughput benchmark for moderation.ml.model.score_texts.
 
-Usage: python bench/classifier.py [--data /work/shared/data/moderation/dev.csv] [--n 3000]
+Usage: python bench/classifier.py [--data ../shared/data/moderation/dev.csv] [--n 3000]
+(the default is the shared data next to the checkout)
 
 Prints artefact load time and memory, then posts/s for batches of 1, 10 and 100
 (single process; includes normalisation and feature extraction).
@@ -19,6 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from moderation.ml.model import ARTEFACT_DIR, ARTEFACT_FILE, load_model, score_texts
+
+# The shared data next to the checkout: ../shared
+SHARED_MODERATION_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "moderation"
 
 
 def _rss_mb() -> float:
@@ -42,7 +46,7 @@ def _texts(path: Path, n: int) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="/work/shared/data/moderation/dev.csv")
+    ap.add_argument("--data", default=str(SHARED_MODERATION_DATA / "dev.csv"))
     ap.add_argument("--n", type=int, default=3000, help="posts per measurement")
     args = ap.parse_args()
     texts = _texts(Path(args.data), args.n)

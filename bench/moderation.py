@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SHARED_MODERATION_DATA = ROOT.parent / "shared" / "data" / "moderation"  # ../shared next to the checkout
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB = os.environ.get("BENCH_DB", "holdfast_bench_moderation")
 BROKER = os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/13")
@@ -163,7 +164,7 @@ def main() -> int:
     ap.add_argument("--deep", action="store_true", help="second stage on, with its own worker (needs torch)")
     ap.add_argument("--deep-threads", type=int, default=0, help="torch threads of the deep worker (0: cores)")
     ap.add_argument(
-        "--data", default="/work/shared/data/moderation", help="labelled CSV or a directory of them"
+        "--data", default=str(SHARED_MODERATION_DATA), help="labelled CSV or a directory of them"
     )
     args = ap.parse_args()
     data = Path(args.data)

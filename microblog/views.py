@@ -67,9 +67,20 @@ def worker_state() -> str:
     return "ok" if replies else "no worker answered"
 
 
+def moderation_deep_state(broker: str) -> str:
+    """The moderation second stage: "off", "eager", "ok", "no worker" or why it is unknown."""
+    from moderation import second_stage
+    from moderation.worker_status import deep_status
+
+    if broker not in ("ok", "eager") and second_stage.switched_on():
+        return broker  # do not wait on a broadcast through a broker that is down
+    return deep_status().state
+
+
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready to serve: database, broker, a live worker, and a moderation backlog under a bound."""
+    """Ready to serve: database, broker, a live worker, and a moderation backlog under a bound.
+    Also says whether a worker serves the moderation second stage (not a condition)."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -91,6 +102,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
         backlog_ok = False
     checks["broker"] = broker_state()
     checks["worker"] = worker_state() if checks["broker"] == "ok" else checks["broker"]
+    # Reported, not required: without a deep worker, held posts simply stay with humans.
+    checks["moderation_deep"] = moderation_deep_state(checks["broker"])
     ready = (
         checks["database"] == "ok"
         and checks["broker"] in ("ok", "eager")

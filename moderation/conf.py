@@ -66,14 +66,18 @@ HOLDFAST_MODERATION_SPAM = {
 
 # Second stage (moderation.ml.deep): fine-tuned MiniLM + a small head re-decide the posts the
 # text model alone sent to review, on their own queue. Needs the `deep` extra (torch) and a
-# worker on that queue (`celery -A microblog worker -Q moderation_deep -c 1`); off by default,
-# and without the extra installed it stays off whatever this says.
+# worker on that queue (`celery -A microblog worker -Q moderation_deep -c 1`). Off here (make
+# run, tests); the Ansible and Docker Compose deployments set it true and run that worker. A
+# worker without the extra leaves the posts to humans whatever this says.
 HOLDFAST_MODERATION_DEEP = env.bool("HOLDFAST_MODERATION_DEEP", default=False)
 HOLDFAST_MODERATION_DEEP_QUEUE = "moderation_deep"
 # Posts per second-stage task (MiniLM reads them in one batch).
 HOLDFAST_MODERATION_DEEP_BATCH_SIZE = env.int("HOLDFAST_MODERATION_DEEP_BATCH_SIZE", default=64)
 # Torch threads per deep worker process (0: torch's default, one per core).
 HOLDFAST_MODERATION_DEEP_THREADS = env.int("HOLDFAST_MODERATION_DEEP_THREADS", default=0)
+# Seconds each web process keeps its answer to "which workers consume moderation_deep?" (a
+# broadcast that waits 1 s for replies) for /readyz and /metrics.
+HOLDFAST_MODERATION_DEEP_STATUS_TTL = env.float("HOLDFAST_MODERATION_DEEP_STATUS_TTL", default=15.0)
 
 CELERY_TASK_ROUTES = {
     "moderation.moderate_deep": {"queue": HOLDFAST_MODERATION_DEEP_QUEUE},

@@ -10,6 +10,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
+from . import worker_status
 from .models import ModerationCase, Verdict
 
 RANGES = {
@@ -134,6 +135,7 @@ def collect() -> Iterator:
     yield p95
     yield _latency_histogram(lat)
     yield _classifier_errors(since)
+    yield from worker_status.collect()
 
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)

@@ -28,3 +28,5 @@ REST_FRAMEWORK = {
         "search": "100000/min",
     },
 }
+# Every test asks afresh which workers consume moderation_deep (no answer kept between tests).
+HOLDFAST_MODERATION_DEEP_STATUS_TTL = 0.0

@@ -97,6 +97,7 @@ def test_readyz_reports_each_dependency(client, db, settings):
         "stale_backlog": 0,
         "broker": "eager",
         "worker": "eager",
+        "moderation_deep": "off",
     }
 
 

@@ -11,11 +11,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from moderation.services import cases, reports
+from tests.shared_data import MODERATION_DATA, needs_shared
 
 from .conftest import BENIGN, VIOLENT
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = Path("/work/shared/data/moderation")
+DATA = MODERATION_DATA
 
 
 def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
@@ -188,7 +189,7 @@ def test_train_classifier_wraps_training_with_progress(tmp_path, monkeypatch, ca
         call_command("train_classifier", "--data", str(tmp_path), "--finetuned", str(weights), "--no-deep")
 
 
-@pytest.mark.skipif(not (DATA / "train.csv").is_file(), reason="labelled data not available")
+@needs_shared(DATA / "train.csv", DATA / "dev.csv")
 def test_train_classifier_real_small_sample(tmp_path):
     rng = random.Random(0)
     for name, n in (("train.csv", 120), ("dev.csv", 40)):

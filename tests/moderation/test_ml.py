@@ -36,8 +36,9 @@ from moderation.ml.policy import (
     thresholds_from_json,
 )
 from moderation.ml.training import DataError, read_dataset, train
+from tests.shared_data import MODERATION_DATA, needs_shared
 
-DEV_CSV = Path("/work/shared/data/moderation/dev.csv")
+DEV_CSV = MODERATION_DATA / "dev.csv"
 
 
 # --------------------------------------------------------------------------- normalise
@@ -263,7 +264,7 @@ def test_thresholds_file_is_consistent() -> None:
     assert (ARTEFACT_DIR / "MODEL_CARD.md").read_text().count(model_version()) >= 1
 
 
-@pytest.mark.skipif(not DEV_CSV.is_file(), reason=f"{DEV_CSV} not available (shared data not mounted)")
+@needs_shared(DEV_CSV)
 def test_committed_model_meets_recorded_dev_figures() -> None:
     metrics = json.loads((ARTEFACT_DIR / "metrics.json").read_text())
     recorded = metrics["report"]

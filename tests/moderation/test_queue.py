@@ -144,22 +144,29 @@ def publishing_to(url: str, settings):
     """Make this test process publish to ``url`` for real (tests/settings.py makes tasks eager)."""
     from microblog.celery import app
 
-    old = (app.conf.task_always_eager, app.conf.broker_url, settings.CELERY_BROKER_URL)
+    conf = app.conf
+    old = (conf.task_always_eager, conf.broker_url, conf.broker_write_url, settings.CELERY_BROKER_URL)
 
     def reset():
+        from kombu import pools
+
         if app._pool is not None:
             app._pool.force_close_all()
         app._pool = None
         app.amqp._producer_pool = None
+        # kombu's shared pools too: remote control (inspect, ping) keeps a producer pool of its own.
+        pools.reset()
 
     app.conf.task_always_eager = False
-    app.conf.broker_url = url
+    # Celery publishes through broker_write_url, which it set from CELERY_BROKER_URL at start.
+    app.conf.broker_url = app.conf.broker_write_url = url
     settings.CELERY_BROKER_URL = url
     reset()
     try:
         yield
     finally:
-        app.conf.task_always_eager, app.conf.broker_url, settings.CELERY_BROKER_URL = old
+        (app.conf.task_always_eager, app.conf.broker_url, app.conf.broker_write_url,
+         settings.CELERY_BROKER_URL) = old
         reset()
 
 
@@ -359,6 +366,45 @@ def test_held_post_gets_its_second_stage_verdict_from_a_deep_worker(queue_db, al
     # logged when a worker receives the task; the startup banner lists it without brackets).
     assert "moderation.moderate_deep[" in second.log.read_text()
     assert "moderation.moderate_deep[" not in first.log.read_text()
+
+
+@pytest.mark.skipif(not deep.head_exists(), reason="moderation/ml/artefacts/deep.npz is absent")
+def test_readyz_and_metrics_follow_the_deep_worker(queue_db, client, workers, settings):
+    """No worker on moderation_deep: readiness says so (and stays a detail), the gauges show 0
+    workers and the waiting tasks; a worker on that queue (no torch needed to take tasks) makes it
+    "ok" and drains them; stopped, it is "no worker" again."""
+    from moderation import dispatch
+
+    if not _ping_url(SHARED_REDIS):
+        pytest.skip(f"Redis is not reachable at {SHARED_REDIS}")
+    flush(SHARED_REDIS)
+    settings.HOLDFAST_MODERATION_DEEP = True
+    settings.HOLDFAST_METRICS_TOKEN = "scrape-token-123"
+
+    def gauge(name: str) -> float | None:
+        body = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token-123").content.decode()
+        values = [line.split()[-1] for line in body.splitlines() if line.startswith(name + " ")]
+        return float(values[0]) if values else None
+
+    with publishing_to(SHARED_REDIS, settings):
+        assert client.get("/readyz").json()["moderation_deep"] == "no worker"
+        for _ in range(2):  # ids of no post: the worker takes the task and finds nothing to do
+            dispatch.queue_task(dispatch.MODERATE_DEEP, [0], queue=settings.HOLDFAST_MODERATION_DEEP_QUEUE)
+        assert gauge("holdfast_moderation_deep_workers") == 0
+        assert gauge("holdfast_moderation_deep_queue_length") == 2
+        assert gauge("holdfast_moderation_deep_enabled") == 1
+
+        deep_worker = workers(
+            queues="moderation_deep", concurrency=1, beat=False, HOLDFAST_MODERATION_DEEP="true"
+        )
+        wait_for(lambda: client.get("/readyz").json()["moderation_deep"] == "ok", 30, 0.5, "deep worker seen")
+        wait_for(lambda: gauge("holdfast_moderation_deep_queue_length") == 0, 60, 0.5, "deep queue drained")
+        assert gauge("holdfast_moderation_deep_workers") == 1
+        assert "moderation.moderate_deep[" in deep_worker.log.read_text()
+
+        deep_worker.stop()
+        assert client.get("/readyz").json()["moderation_deep"] == "no worker"
+        assert gauge("holdfast_moderation_deep_workers") == 0
 
 
 def _ping_url(url: str) -> bool:
