@@ -74,7 +74,7 @@ def test_moderate_file_says_which_stages_ran(tmp_path, capsys, settings):
     assert f"stage 2 (moderation_deep): deep@{deep.load_head().version}" in printed
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="labelled data not available")
+@needs_shared(DATA / "dev.csv")
 def test_moderate_file_second_stage_decides_what_the_first_held(tmp_path, settings):
     from moderation.ml import deep
 
