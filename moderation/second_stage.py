@@ -65,17 +65,13 @@ def switched_on() -> bool:
     return bool(getattr(settings, "HOLDFAST_MODERATION_DEEP", False)) and deep.head_exists()
 
 
-@cache
-def _band_thresholds():  # -> dict[str, Thresholds] | None
-    from moderation.ml import deep
-
-    return deep.load_head().first_thresholds
-
-
 def first_stage_thresholds():  # -> dict[str, Thresholds] | None
     """The text model's thresholds while the second stage is on (calibrated jointly with it:
-    a wider review band, which this stage re-decides), or None: use ``thresholds.json``."""
-    return _band_thresholds() if switched_on() else None
+    a wider review band, which this stage re-decides), or None: use the first stage's own.
+    Both from the policy version in force (``policy_versions.active_thresholds``)."""
+    from . import policy_versions
+
+    return policy_versions.active_thresholds().first_stage_with_second if switched_on() else None
 
 
 def enabled() -> bool:
@@ -152,6 +148,12 @@ def decide_held(post_ids: Iterable[int]) -> dict[str, int]:
     from moderation.ml import deep
 
     head = deep.load_head()
+    from . import policy_versions
+
+    active = policy_versions.active_thresholds()  # once per task
+    # version 0 is what the loaded head ships; an applied version brings its own
+    applied = active.second_stage if active.version != policy_versions.SHIPPED else None
+    thresholds = applied or head.thresholds
     label = head.label[:150]
     posts = _candidates(ids)
     if not posts:
@@ -200,7 +202,7 @@ def decide_held(post_ids: Iterable[int]) -> dict[str, int]:
         verdicts, audits = [], []
         allowed = []
         for post in todo:
-            d = ml_policy.decide(scores[post.pk], head.thresholds)
+            d = ml_policy.decide(scores[post.pk], thresholds)
             case = cases[post.pk]
             reason = f"{label}: {d.reason}"
             counts[d.action] += 1

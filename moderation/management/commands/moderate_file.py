@@ -17,7 +17,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from moderation import policy
+from moderation import policy, policy_versions
 from moderation.classifiers.base import Classifier, Item, enabled_classifiers
 from moderation.classifiers.rules import RuleClassifier
 from moderation.ml.normalise import normalise
@@ -51,11 +51,16 @@ class Command(BaseCommand):
                 classifiers, skipped = self._offline_classifiers()
                 if skipped:
                     self.stderr.write(f"skipped: {'; '.join(skipped)}")
+                # The policy version in force, read once (the shipped one if the database is away).
+                in_force = policy_versions.active_thresholds()
+                self.stderr.write(f"policy version {in_force.version} in force"
+                                  + (" (the shipped thresholds)" if in_force.version == 0 else ""))
                 categories: list[str] = []
                 for c in classifiers:
                     categories += [cat for cat in c.categories if cat not in categories]
                 dst_path.parent.mkdir(parents=True, exist_ok=True)
-                with dst_path.open("w", encoding="utf-8", newline="") as fout:
+                with dst_path.open("w", encoding="utf-8", newline="") as fout, \
+                        policy_versions.pinned(in_force):
                     writer = csv.writer(fout)
                     writer.writerow(["id", *categories, "action", "category", "reason"])
                     chunk: list[dict] = []
