@@ -75,6 +75,20 @@ HOLDFAST_MODERATION_DEEP_BATCH_SIZE = env.int("HOLDFAST_MODERATION_DEEP_BATCH_SI
 # Torch threads per deep worker process (0: torch's default, one per core).
 HOLDFAST_MODERATION_DEEP_THREADS = env.int("HOLDFAST_MODERATION_DEEP_THREADS", default=0)
 
+# Learning from the community (moderation.learning): a beat task proposes thresholds recalibrated
+# on the moderators' recent decisions plus the shared dev data; an admin applies them at
+# /moderation/policy/. Off by default; nothing is ever applied automatically.
+HOLDFAST_MODERATION_PROPOSE_POLICY = env.bool("HOLDFAST_MODERATION_PROPOSE_POLICY", default=False)
+HOLDFAST_MODERATION_PROPOSE_POLICY_DAYS = env.float("HOLDFAST_MODERATION_PROPOSE_POLICY_DAYS", default=7.0)
+# Decisions of the last N days count as the community's recent decisions.
+HOLDFAST_MODERATION_PROPOSE_POLICY_WINDOW_DAYS = env.int(
+    "HOLDFAST_MODERATION_PROPOSE_POLICY_WINDOW_DAYS", default=90
+)
+# The directory with dev.csv ("" = ../shared/data/moderation next to the checkout).
+HOLDFAST_MODERATION_POLICY_DATA = env.str("HOLDFAST_MODERATION_POLICY_DATA", default="")
+# Overrides of the safety targets proposals are calibrated and checked against (see docs).
+HOLDFAST_MODERATION_POLICY_TARGETS: dict = {}
+
 CELERY_TASK_ROUTES = {
     "moderation.moderate_deep": {"queue": HOLDFAST_MODERATION_DEEP_QUEUE},
     "moderation.*": {"queue": "moderation"},
@@ -96,3 +110,9 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": "moderation"},
     },
 }
+if HOLDFAST_MODERATION_PROPOSE_POLICY:
+    CELERY_BEAT_SCHEDULE["moderation-propose-policy"] = {
+        "task": "moderation.propose_policy",
+        "schedule": timedelta(days=HOLDFAST_MODERATION_PROPOSE_POLICY_DAYS),
+        "options": {"queue": "moderation"},
+    }

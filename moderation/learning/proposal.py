@@ -344,3 +344,32 @@ def propose(
         proposal, model_versions=model_versions, figures=result_figures, data=data, method=method,
         proposed_by=proposed_by, proposed_by_label=proposed_by_label, refusal_reason=refused)
     return ProposalResult(version, refused, result_figures, community.notes)
+
+
+def default_data_dir() -> Path:
+    configured = getattr(settings, "HOLDFAST_MODERATION_POLICY_DATA", "")
+    if configured:
+        return Path(configured)
+    return Path(settings.BASE_DIR).parent / "shared" / "data" / "moderation"
+
+
+def propose_scheduled() -> str:
+    """The beat task's work: a proposal from the last ``..._WINDOW_DAYS`` of decisions. Bad or
+    missing input is logged (one line) and stores nothing; nothing is ever applied here."""
+    import logging
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    log = logging.getLogger(__name__)
+    if not getattr(settings, "HOLDFAST_MODERATION_PROPOSE_POLICY", False):
+        return "off (HOLDFAST_MODERATION_PROPOSE_POLICY is false)"
+    since = timezone.now() - timedelta(days=settings.HOLDFAST_MODERATION_PROPOSE_POLICY_WINDOW_DAYS)
+    try:
+        result = propose(default_data_dir(), since=since, proposed_by_label="propose_policy beat task")
+    except ProposalError as exc:
+        log.warning("no policy proposal this time: %s", exc)
+        return f"no proposal: {exc}"
+    outcome = result.refused or f"proposed as version {result.version.pk}"
+    log.info("policy proposal: %s", outcome)
+    return outcome

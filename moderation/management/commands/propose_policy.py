@@ -13,12 +13,10 @@ command fails with that one line. Bad input: a one-line error, nothing stored.
 
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from .export_decisions import parse_since
 
-DEFAULT_DATA = Path(settings.BASE_DIR).parent / "shared" / "data" / "moderation"
 ROWS = (
     ("share_auto", "decided without a human", "{:.3f}"),
     ("violence_recall", "violence recall (not auto-allowed)", "{:.3f}"),
@@ -46,8 +44,8 @@ class Command(BaseCommand):
     help = "Propose moderation thresholds recalibrated on the community's decisions plus dev data."
 
     def add_arguments(self, parser):
-        parser.add_argument("--data", default=str(DEFAULT_DATA),
-                            help="directory with dev.csv (default: ../shared/data/moderation)")
+        parser.add_argument("--data", help="directory with dev.csv (default: the setting "
+                            "HOLDFAST_MODERATION_POLICY_DATA, else ../shared/data/moderation)")
         parser.add_argument("--since", help="only decisions on or after this date (YYYY-MM-DD)")
         parser.add_argument("--decisions", help="an export_decisions CSV to use instead of the database's")
         parser.add_argument("--min-decisions", type=int, default=30,
@@ -59,7 +57,7 @@ class Command(BaseCommand):
                first_stage_only: bool, **options):
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from moderation.learning.proposal import ProposalError, propose
+        from moderation.learning.proposal import ProposalError, default_data_dir, propose
 
         start = parse_since(since)
         if min_decisions < 1:
@@ -74,7 +72,8 @@ class Command(BaseCommand):
                     bar.update(task, description=stage, completed=done, total=total)
 
                 result = propose(
-                    Path(data), since=start, decisions_file=Path(decisions) if decisions else None,
+                    Path(data) if data else default_data_dir(), since=start,
+                    decisions_file=Path(decisions) if decisions else None,
                     min_decisions=min_decisions, first_stage_only=first_stage_only,
                     proposed_by_label="propose_policy command", progress=progress,
                 )
