@@ -84,6 +84,10 @@ HOLDFAST_MODERATION_PROPOSE_POLICY_DAYS = env.float("HOLDFAST_MODERATION_PROPOSE
 HOLDFAST_MODERATION_PROPOSE_POLICY_WINDOW_DAYS = env.int(
     "HOLDFAST_MODERATION_PROPOSE_POLICY_WINDOW_DAYS", default=90
 )
+# Fewest usable decisions (ok / offensive / hate / violence) in that window to propose from.
+HOLDFAST_MODERATION_PROPOSE_POLICY_MIN_DECISIONS = env.int(
+    "HOLDFAST_MODERATION_PROPOSE_POLICY_MIN_DECISIONS", default=30
+)
 # The directory with dev.csv ("" = ../shared/data/moderation next to the checkout).
 HOLDFAST_MODERATION_POLICY_DATA = env.str("HOLDFAST_MODERATION_POLICY_DATA", default="")
 # Overrides of the safety targets proposals are calibrated and checked against (see docs).

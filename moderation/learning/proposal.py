@@ -366,7 +366,8 @@ def propose_scheduled() -> str:
         return "off (HOLDFAST_MODERATION_PROPOSE_POLICY is false)"
     since = timezone.now() - timedelta(days=settings.HOLDFAST_MODERATION_PROPOSE_POLICY_WINDOW_DAYS)
     try:
-        result = propose(default_data_dir(), since=since, proposed_by_label="propose_policy beat task")
+        result = propose(default_data_dir(), since=since, proposed_by_label="propose_policy beat task",
+                         min_decisions=settings.HOLDFAST_MODERATION_PROPOSE_POLICY_MIN_DECISIONS)
     except ProposalError as exc:
         log.warning("no policy proposal this time: %s", exc)
         return f"no proposal: {exc}"

@@ -42,8 +42,14 @@ def stricter_offensive(review_at: float) -> policy_versions.StageThresholds:
 
 def propose(thresholds: policy_versions.StageThresholds, **kw) -> PolicyVersion:
     return policy_versions.store_proposal(
-        thresholds, model_versions=kw.pop("model_versions", policy_versions.shipped_model_versions()),
-        figures={}, data={}, method="test", proposed_by_label="test", **kw)
+        thresholds,
+        model_versions=kw.pop("model_versions", policy_versions.shipped_model_versions()),
+        figures={},
+        data={},
+        method="test",
+        proposed_by_label="test",
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -156,6 +162,7 @@ def test_final_human_decisions_become_labels(alice, bob, carol, moderator, moder
     reversed_ = publish(bob, "a post removed by mistake")
     automatic = publish(bob, "nobody looked at this one")
     decided_twice = publish(carol, "approved first, then removed after a report")
+
     def reported(post, category: str, by=carol):
         return services.report(by, post_id=post.pk, category=category).case
 
