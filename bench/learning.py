@@ -76,8 +76,9 @@ def inner(args) -> None:
 
     from microblog.accounts.models import User
     from microblog.posts.models import ModerationState, Post
-    from moderation import pipeline, services
+    from moderation import pipeline
     from moderation.models import CaseStatus, ModerationCase, Outcome
+    from moderation.services import appeals, cases
 
     rows = [r for r in csv.DictReader((Path(args.data) / "dev.csv").open(encoding="utf-8", newline=""))
             if _half(r["id"]) == 1]
@@ -105,17 +106,17 @@ def inner(args) -> None:
         held += 1
         label = label_of[case.post_id]
         if label == "ok":
-            services.decide_case(mods[0], case, "approve")
+            cases.decide_case(mods[0], case, "approve")
         else:
             case.category = label
             case.save(update_fields=["category"])
-            services.decide_case(mods[0], case, "remove", f"{label} (bench)")
+            cases.decide_case(mods[0], case, "remove", f"{label} (bench)")
     for case in ModerationCase.objects.filter(outcome=Outcome.REMOVED, decided_by__isnull=True):
         if label_of[case.post_id] == "ok" and case.post.moderation_state == ModerationState.REMOVED:
             removed += 1
             try:
-                appeal = services.appeal(case.post.author, case, "this was fine")
-                services.decide_appeal(mods[1], appeal, True, "fine on a second look")
+                appeal = appeals.appeal(case.post.author, case, "this was fine")
+                appeals.decide_appeal(mods[1], appeal, True, "fine on a second look")
                 reversed_ += 1
             except Exception as exc:  # an account case or closed window: count, go on
                 print("appeal skipped:", exc)

@@ -190,7 +190,7 @@ def store_proposal(
     refusal_reason: str = "",
 ) -> PolicyVersion:
     """Store a proposal (status proposed, or refused with ``refusal_reason``), audit-logged."""
-    from .services import audit
+    from .services.audit import audit
 
     label = (proposed_by_label or (proposed_by.username if proposed_by is not None else "system"))[:150]
     with transaction.atomic():
@@ -264,7 +264,7 @@ def _activate(version: PolicyVersion, user, previous: PolicyVersion | None) -> N
 
 def _audit_change(user, action: str, now_in_force: PolicyVersion | None, before: PolicyVersion | None,
                   reason: str) -> None:
-    from .services import audit
+    from .services.audit import audit
 
     audit(user, action, "policy", now_in_force.pk if now_in_force else SHIPPED, (reason or "").strip(), {
         "in_force": now_in_force.pk if now_in_force else SHIPPED,

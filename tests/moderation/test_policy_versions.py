@@ -12,12 +12,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from microblog.posts.models import ModerationState, Post
-from moderation import pipeline, policy_versions, services
+from moderation import pipeline, policy_versions
 from moderation.learning.decisions import human_decisions
 from moderation.ml.model import load_model
 from moderation.ml.normalise import normalise
 from moderation.ml.policy import CATEGORIES, Thresholds
 from moderation.models import AuditEntry, ModerationCase, PolicyStatus, PolicyVersion
+from moderation.services import appeals, cases, reports
 
 from .conftest import BENIGN
 
@@ -164,17 +165,17 @@ def test_final_human_decisions_become_labels(alice, bob, carol, moderator, moder
     decided_twice = publish(carol, "approved first, then removed after a report")
 
     def reported(post, category: str, by=carol):
-        return services.report(by, post_id=post.pk, category=category).case
+        return reports.report(by, post_id=post.pk, category=category).case
 
-    services.decide_case(moderator, reported(approved, "hate"), "approve")
-    services.decide_case(moderator, reported(removed, "offensive"), "remove", "rude")
-    case = services.report(carol, post_id=reversed_.pk, category="hate").case
-    services.decide_case(moderator, case, "remove", "hateful")
-    appeal = services.appeal(bob, ModerationCase.objects.get(pk=case.pk), "it is not")
-    services.decide_appeal(moderator2, appeal, True, "it is not")
-    services.report(carol, post_id=automatic.pk, category="spam")  # open, undecided
-    services.decide_case(moderator, reported(decided_twice, "hate", bob), "approve")
-    services.decide_case(moderator2, reported(decided_twice, "violence", alice), "remove", "a threat")
+    cases.decide_case(moderator, reported(approved, "hate"), "approve")
+    cases.decide_case(moderator, reported(removed, "offensive"), "remove", "rude")
+    case = reports.report(carol, post_id=reversed_.pk, category="hate").case
+    cases.decide_case(moderator, case, "remove", "hateful")
+    appeal = appeals.appeal(bob, ModerationCase.objects.get(pk=case.pk), "it is not")
+    appeals.decide_appeal(moderator2, appeal, True, "it is not")
+    reports.report(carol, post_id=automatic.pk, category="spam")  # open, undecided
+    cases.decide_case(moderator, reported(decided_twice, "hate", bob), "approve")
+    cases.decide_case(moderator2, reported(decided_twice, "violence", alice), "remove", "a threat")
     labels = {d.post_id: (d.label, d.origin) for d in human_decisions()}
     assert labels == {
         approved.pk: ("ok", "moderator"),
@@ -194,10 +195,10 @@ def test_appeals_on_automatic_removals_are_labels_and_edited_posts_are_not(
     assert auto_removed.moderation_state == ModerationState.REMOVED
     for post, reverse in ((auto_removed, True), (upheld, False)):
         case = ModerationCase.objects.get(post=post)
-        appeal = services.appeal(post.author, case, "please look again")
-        services.decide_appeal(moderator2, appeal, reverse, "ok")
+        appeal = appeals.appeal(post.author, case, "please look again")
+        appeals.decide_appeal(moderator2, appeal, reverse, "ok")
     edited = publish(alice, "a post edited after the decision")
-    services.decide_case(moderator, services.report(bob, post_id=edited.pk, category="hate").case, "approve")
+    cases.decide_case(moderator, reports.report(bob, post_id=edited.pk, category="hate").case, "approve")
     Post.objects.filter(pk=edited.pk).update(edited_at=timezone.now() + timedelta(seconds=5), text="changed")
     labels = {d.post_id: (d.label, d.origin) for d in human_decisions()}
     assert labels == {auto_removed.pk: ("ok", "appeal reversed"), upheld.pk: ("hate", "appeal upheld")}

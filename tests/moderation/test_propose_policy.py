@@ -15,10 +15,11 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from microblog.posts.models import ModerationState, Post
-from moderation import pipeline, policy_versions, services
+from moderation import pipeline, policy_versions
 from moderation.learning.proposal import propose_scheduled
 from moderation.ml.model import load_model
 from moderation.models import AuditEntry, ClassifierScore, PolicyStatus, PolicyVersion
+from moderation.services import cases, reports
 
 pytestmark = pytest.mark.django_db
 
@@ -124,17 +125,17 @@ def test_proposal_from_the_moderators_decisions_in_the_database(
 ):
     for i, text in enumerate(OK[:4]):
         post = publish(alice, text)
-        services.decide_case(
-            moderator, services.report(bob, post_id=post.pk, category="hate").case, "approve"
+        cases.decide_case(
+            moderator, reports.report(bob, post_id=post.pk, category="hate").case, "approve"
         )
         assert post.pk and i >= 0
     post = publish(alice, VIOLENCE[0])
-    services.decide_case(
-        moderator, services.report(bob, post_id=post.pk, category="violence").case, "remove", "a threat"
+    cases.decide_case(
+        moderator, reports.report(bob, post_id=post.pk, category="violence").case, "remove", "a threat"
     )
     spam = publish(alice, "buy cheap watches")
-    services.decide_case(
-        moderator, services.report(bob, post_id=spam.pk, category="spam").case, "remove", "spam"
+    cases.decide_case(
+        moderator, reports.report(bob, post_id=spam.pk, category="spam").case, "remove", "spam"
     )
     data = write_dev(tmp_path / "data")
     call_command("propose_policy", "--data", str(data), "--min-decisions", "5", "--since", "2020-01-01")
@@ -261,8 +262,8 @@ def test_the_beat_task_is_off_by_default_and_proposes_when_on(
     assert "too few decisions to calibrate on: 0 usable" in propose_policy.delay().get()
     for text in OK[:3]:
         post = publish(alice, text)
-        services.decide_case(
-            moderator, services.report(bob, post_id=post.pk, category="hate").case, "approve"
+        cases.decide_case(
+            moderator, reports.report(bob, post_id=post.pk, category="hate").case, "approve"
         )
     settings.HOLDFAST_MODERATION_PROPOSE_POLICY_MIN_DECISIONS = 3
     assert propose_scheduled().startswith("no proposal: data file not found")
