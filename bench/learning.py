@@ -7,7 +7,10 @@ proposal), half B becomes the community. Half B's posts go through the real firs
 others as their label) and reverse on appeal every automatic removal of an ok post. Then
 ``manage.py propose_policy`` runs over that community and dev half A and prints its figures.
 
-    python bench/learning.py [--data ../shared/data/moderation] [--community 4000]
+    python bench/learning.py [--data ../shared/data/moderation] [--community 4000] [--deep]
+
+``--deep`` calibrates both stages (the second stage scores dev half A and the community's
+decided posts with MiniLM: minutes on two cores; needs the ``deep`` extra).
 
 Needs PostgreSQL at ``BENCH_PG`` (database ``holdfast_bench_learning``, dropped and recreated).
 """
@@ -19,6 +22,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +34,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "moderation"))
     ap.add_argument("--community", type=int, default=4000, help="community posts (from dev half B)")
+    ap.add_argument("--deep", action="store_true", help="calibrate both stages (second stage on)")
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--half-a", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -55,8 +60,12 @@ def main() -> None:
             w.writerows(a)
         subprocess.run([sys.executable, __file__, "--inner", "--data", args.data, "--community",
                         str(args.community), "--half-a", tmp], cwd=ROOT, env=env, check=True)
-        done = subprocess.run([sys.executable, "manage.py", "propose_policy", "--data", tmp,
-                               "--first-stage-only"], cwd=ROOT, env=env, capture_output=True, text=True)
+        stages = [] if args.deep else ["--first-stage-only"]
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "manage.py", "propose_policy", "--data", tmp, *stages],
+                              cwd=ROOT, env={**env, "HOLDFAST_MODERATION_DEEP": str(args.deep).lower()},
+                              capture_output=True, text=True)
+        print(f"propose_policy took {time.monotonic() - started:.0f} s")
         print(done.stdout)
         print(done.stderr.strip().splitlines()[-1] if done.returncode else "", end="")
 

@@ -26,14 +26,14 @@ FIGURE_ROWS = (
 
 
 def _figure_table(figures: dict) -> list[tuple[str, list[str]]]:
-    """Rows of (figure, [dev before, dev after, community before, community after]) as text."""
+    """Rows of (figure, [dev before, after, after cross-fitted, community before, after]) as text."""
     rows = []
     for key, name in FIGURE_ROWS:
         cells = []
-        for where in ("dev", "community"):
-            for when in ("before", "after"):
-                value = figures.get(where, {}).get(when, {}).get(key)
-                cells.append("—" if value is None else f"{value:.3f}")
+        for where, when in (("dev", "before"), ("dev", "after"), ("dev", "after_crossfit"),
+                            ("community", "before"), ("community", "after")):
+            value = figures.get(where, {}).get(when, {}).get(key)
+            cells.append("—" if value is None else f"{value:.3f}")
         rows.append((name, cells))
     return rows
 

@@ -112,6 +112,7 @@ def test_proposal_from_a_decisions_file_with_figures_before_and_after(tmp_path, 
     assert f["stages"] == "first" and f["in_force_version"] == 0
     dev_rows = 3 * len(OK) + 2 * len(OFFENSIVE) + len(VIOLENCE)
     assert f["dev"]["before"]["n"] == f["dev"]["after"]["n"] == dev_rows
+    assert f["dev"]["after_crossfit"]["n"] == dev_rows and "after, 2-fold" in out  # the honest estimate
     assert f["community"]["after"]["n"] == len(community)
     assert f["dev"]["after"]["violence_recall"] >= f["dev"]["before"]["violence_recall"]
     assert version.model_versions["textmodel"] == load_model().version

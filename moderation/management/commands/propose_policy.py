@@ -29,14 +29,16 @@ ROWS = (
 
 def figures_table(figures: dict) -> str:
     """Before/after figures as aligned text (also used by the beat task's log line)."""
-    lines = [f"{'':38} {'dev before':>11} {'dev after':>10} {'community before':>17} {'after':>8}"]
+    columns = (("dev", "before", "dev before"), ("dev", "after", "dev after"),
+               ("dev", "after_crossfit", "after, 2-fold"), ("community", "before", "community before"),
+               ("community", "after", "after"))
+    lines = [f"{'':36}" + "".join(f" {title:>{len(title) + 1}}" for _, _, title in columns)]
     for key, name, fmt in ROWS:
         cells = []
-        for where in ("dev", "community"):
-            for when in ("before", "after"):
-                value = figures[where][when].get(key)
-                cells.append("—" if value is None else fmt.format(value))
-        lines.append(f"{name:38} {cells[0]:>11} {cells[1]:>10} {cells[2]:>17} {cells[3]:>8}")
+        for where, when, title in columns:
+            value = figures[where].get(when, {}).get(key)
+            cells.append(f" {'—' if value is None else fmt.format(value):>{len(title) + 1}}")
+        lines.append(f"{name:36}" + "".join(cells))
     return "\n".join(lines)
 
 
