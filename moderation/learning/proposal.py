@@ -66,6 +66,7 @@ class LabelledSet:
     p: np.ndarray  # first-stage scores (n, 3)
     q: np.ndarray | None = None  # second-stage scores (n, 3), in two-stage mode
     notes: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # raw texts (for --retrain-head)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -168,7 +169,7 @@ def dev_set(data_dir: Path, two_stage: bool, progress: ProgressFn = _noop) -> La
         raise ProposalError(f"{dev_csv}: no violence posts: violence recall on dev cannot be checked")
     p = score_first_stage(dev.texts, progress, "dev")
     q = score_second_stage(dev.texts, progress, "dev") if two_stage else None
-    return LabelledSet("dev", dev.labels, dev.sources, p, q)
+    return LabelledSet("dev", dev.labels, dev.sources, p, q, texts=list(dev.texts))
 
 
 def community_set(
@@ -217,7 +218,8 @@ def community_set(
                                     score_second_stage, progress, "community posts")
         if rescored2:
             notes.append(f"{rescored2} community posts had no stored second-stage score: scored now")
-    return LabelledSet("community", y, np.array(["holdfast"] * len(ids), dtype=object), p, q, notes)
+    return LabelledSet("community", y, np.array(["holdfast"] * len(ids), dtype=object), p, q, notes,
+                       texts=text_list)
 
 
 # Calibration and figures ------------------------------------------------------------------------
@@ -263,15 +265,56 @@ def figures(thresholds: StageThresholds, s: LabelledSet) -> dict:
     return out
 
 
+def _halves(labels: np.ndarray, seed: int) -> np.ndarray:
+    """0/1 per row, each label split evenly (so both halves see violence)."""
+    rng = np.random.default_rng(seed)
+    half = np.zeros(len(labels), dtype=np.int8)
+    for label in np.unique(labels):
+        idx = np.flatnonzero(labels == label)
+        half[rng.permutation(idx)[1::2]] = 1
+    return half
+
+
+def retrained_head_figures(dev: LabelledSet, community: LabelledSet, current: StageThresholds,
+                           targets: ml_policy.CalibrationTargets, seed: int = 0) -> dict:
+    """``--retrain-head``, measured only: the text model's logistic stacker (its head over the base
+    models' margins and the threat lexicon) refitted on dev + community labels, with thresholds
+    recalibrated on its scores; 2-fold cross-fitted on dev like :func:`crossfit_figures`, so the
+    two compare. The refitted head is not stored or applied (a head is a model artefact: ship one
+    through ``train_classifier``); the figures say whether retraining on the community would pay."""
+    import scipy.sparse as sp
+
+    from moderation.ml.model import load_model, stack_features, stacked_probabilities
+    from moderation.ml.training import _fit_stacker, cumulative_targets
+
+    model = load_model()
+    weight = model.featuriser.lexicon_weight
+    m_dev, l_dev = model.margins([normalise(t) for t in dev.texts])
+    m_com, l_com = model.margins([normalise(t) for t in community.texts])
+    half = _halves(dev.labels, seed)
+    actions = np.zeros(len(dev), dtype=np.int8)
+    cats = np.full(len(dev), -1)
+    for h in (0, 1):
+        fit, test = half != h, half == h
+        margins = np.vstack([m_dev[fit], m_com])
+        lex = sp.vstack([l_dev[fit], l_com], format="csr")
+        labels = np.concatenate([dev.labels[fit], community.labels])
+        coef, intercept = _fit_stacker(stack_features(margins, lex, weight), cumulative_targets(labels), seed)
+        p_fit = stacked_probabilities(margins, lex, weight, coef, intercept)
+        thresholds = recalibrate(p_fit, None, labels, current, targets)
+        p_test = stacked_probabilities(m_dev[test], l_dev[test], weight, coef, intercept)
+        part = LabelledSet("dev half", dev.labels[test], dev.sources[test], p_test)
+        # the first stage alone: a refitted head changes the second stage's inputs too
+        actions[test], cats[test] = actions_for(dataclasses.replace(thresholds, second_stage=None), part)
+    m = ml_policy.policy_metrics(actions, dev.labels, cats)
+    return {k: _json_number(m[k]) for k in FIGURES}
+
+
 def crossfit_figures(dev: LabelledSet, community: LabelledSet, current: StageThresholds,
                      targets: ml_policy.CalibrationTargets, seed: int = 0) -> dict:
     """An honest estimate of the proposal on dev: 2-fold cross-fitted (thresholds calibrated on
     one half of dev plus the community, measured on the other half), split within each label."""
-    rng = np.random.default_rng(seed)
-    half = np.zeros(len(dev), dtype=np.int8)
-    for label in np.unique(dev.labels):
-        idx = np.flatnonzero(dev.labels == label)
-        half[rng.permutation(idx)[1::2]] = 1
+    half = _halves(dev.labels, seed)
     actions = np.zeros(len(dev), dtype=np.int8)
     cats = np.full(len(dev), -1)
     for h in (0, 1):
@@ -326,6 +369,7 @@ def propose(
     decisions_file: Path | None = None,
     min_decisions: int = MIN_DECISIONS,
     first_stage_only: bool = False,
+    retrain_head: bool = False,
     proposed_by=None,
     proposed_by_label: str = "",
     progress: ProgressFn = _noop,
@@ -359,6 +403,14 @@ def propose(
         "dev": {"before": before_dev, "after": after_dev, "after_crossfit": after_crossfit},
         "community": {"before": figures(current, community), "after": figures(proposal, community)},
     }
+    if retrain_head:
+        progress("refitting the text model's head (2-fold cross-fitted)", 0, 1)
+        result_figures["retrained_head"] = {
+            "what": "the text model's logistic stacker refitted on dev + community labels, thresholds "
+                    "recalibrated, first stage alone, 2-fold cross-fitted on dev; measured only, not applied",
+            "dev_crossfit": retrained_head_figures(dev, community, current, held),
+        }
+        progress("refitting the text model's head (2-fold cross-fitted)", 1, 1)
     refused = refusal(before_dev, after_dev, targets)
     model_versions = {"textmodel": policy_versions.shipped_model_versions()["textmodel"],
                       "deep": deep.load_head().version if two_stage else None}

@@ -95,7 +95,7 @@ def nothing_stored() -> bool:
 def test_proposal_from_a_decisions_file_with_figures_before_and_after(tmp_path, community, capsys):
     data = write_dev(tmp_path / "data")
     decisions = write_decisions(tmp_path / "decisions.csv", community)
-    call_command("propose_policy", "--data", str(data), "--decisions", str(decisions))
+    call_command("propose_policy", "--data", str(data), "--decisions", str(decisions), "--retrain-head")
     out = capsys.readouterr().out
     version = PolicyVersion.objects.get()
     assert version.status == PolicyStatus.PROPOSED, version.refusal_reason
@@ -118,6 +118,9 @@ def test_proposal_from_a_decisions_file_with_figures_before_and_after(tmp_path, 
     assert version.model_versions["textmodel"] == load_model().version
     assert version.data["community_rows"] == len(community)
     assert AuditEntry.objects.get(target_type="policy").action == "policy_proposed"
+    head = f["retrained_head"]  # measured, stated as such, not applied
+    assert head["dev_crossfit"]["n"] == dev_rows and "measured only, not applied" in head["what"]
+    assert "retrained head (the text model's stacker refitted" in out
     assert version.proposed_by is None and version.proposed_by_label == "propose_policy command"
 
 
@@ -126,18 +129,14 @@ def test_proposal_from_the_moderators_decisions_in_the_database(
 ):
     for i, text in enumerate(OK[:4]):
         post = publish(alice, text)
-        cases.decide_case(
-            moderator, reports.report(bob, post_id=post.pk, category="hate").case, "approve"
-        )
+        cases.decide_case(moderator, reports.report(bob, post_id=post.pk, category="hate").case, "approve")
         assert post.pk and i >= 0
     post = publish(alice, VIOLENCE[0])
     cases.decide_case(
         moderator, reports.report(bob, post_id=post.pk, category="violence").case, "remove", "a threat"
     )
     spam = publish(alice, "buy cheap watches")
-    cases.decide_case(
-        moderator, reports.report(bob, post_id=spam.pk, category="spam").case, "remove", "spam"
-    )
+    cases.decide_case(moderator, reports.report(bob, post_id=spam.pk, category="spam").case, "remove", "spam")
     data = write_dev(tmp_path / "data")
     call_command("propose_policy", "--data", str(data), "--min-decisions", "5", "--since", "2020-01-01")
     out = capsys.readouterr().out
@@ -263,9 +262,7 @@ def test_the_beat_task_is_off_by_default_and_proposes_when_on(
     assert "too few decisions to calibrate on: 0 usable" in propose_policy.delay().get()
     for text in OK[:3]:
         post = publish(alice, text)
-        cases.decide_case(
-            moderator, reports.report(bob, post_id=post.pk, category="hate").case, "approve"
-        )
+        cases.decide_case(moderator, reports.report(bob, post_id=post.pk, category="hate").case, "approve")
     settings.HOLDFAST_MODERATION_PROPOSE_POLICY_MIN_DECISIONS = 3
     assert propose_scheduled().startswith("no proposal: data file not found")
     assert nothing_stored()

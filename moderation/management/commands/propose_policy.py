@@ -52,11 +52,14 @@ class Command(BaseCommand):
         parser.add_argument("--decisions", help="an export_decisions CSV to use instead of the database's")
         parser.add_argument("--min-decisions", type=int, default=30,
                             help="fewest usable community decisions to calibrate on (default 30)")
+        parser.add_argument("--retrain-head", action="store_true",
+                            help="also measure the text model's head refitted on dev + community labels "
+                            "(2-fold cross-fitted on dev; measured only, never applied)")
         parser.add_argument("--first-stage-only", action="store_true",
                             help="recalibrate the text model only, even where the second stage runs")
 
     def handle(self, *args, data: str, since: str | None, decisions: str | None, min_decisions: int,
-               first_stage_only: bool, **options):
+               first_stage_only: bool, retrain_head: bool = False, **options):
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         from moderation.learning.proposal import ProposalError, default_data_dir, propose
@@ -76,7 +79,7 @@ class Command(BaseCommand):
                 result = propose(
                     Path(data) if data else default_data_dir(), since=start,
                     decisions_file=Path(decisions) if decisions else None,
-                    min_decisions=min_decisions, first_stage_only=first_stage_only,
+                    min_decisions=min_decisions, first_stage_only=first_stage_only, retrain_head=retrain_head,
                     proposed_by_label="propose_policy command", progress=progress,
                 )
         except ProposalError as exc:
@@ -86,6 +89,13 @@ class Command(BaseCommand):
         for note in result.notes:
             self.stdout.write(note)
         self.stdout.write(figures_table(f))
+        if "retrained_head" in f:
+            head = f["retrained_head"]["dev_crossfit"]
+            self.stdout.write(
+                "retrained head (the text model's stacker refitted on dev + community, first stage alone, "
+                "2-fold cross-fitted on dev; measured only, not applied): "
+                + ", ".join(f"{name} {head[key]:.3f}" for key, name, _ in ROWS[:-1]
+                            if head.get(key) is not None))
         if result.refused:
             raise CommandError(f"{result.refused} (stored as version {result.version.pk}, refused)")
         self.stdout.write(f"proposed as version {result.version.pk}: an admin applies it at "
