@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from moderation.ml.policy import Thresholds, thresholds_from_json, thresholds_to_json
@@ -213,7 +213,7 @@ def _require_admin(user) -> None:
 def apply(user, version: PolicyVersion, reason: str = "") -> PolicyVersion:
     """Put ``version`` in force; the one in force before becomes its "previous"."""
     _require_admin(user)
-    with transaction.atomic():
+    with _one_change_at_a_time(), transaction.atomic():
         version = PolicyVersion.objects.select_for_update().get(pk=version.pk)
         if version.status == PolicyStatus.ACTIVE:
             raise ValidationError({"non_field_errors": [f"Version {version.pk} is already in force."]})
@@ -233,7 +233,7 @@ def apply(user, version: PolicyVersion, reason: str = "") -> PolicyVersion:
 def restore_previous(user, reason: str = "") -> PolicyVersion | None:
     """Put back the version that was in force before the active one (None: the shipped version 0)."""
     _require_admin(user)
-    with transaction.atomic():
+    with _one_change_at_a_time(), transaction.atomic():
         active = PolicyVersion.objects.select_for_update().filter(status=PolicyStatus.ACTIVE).first()
         if active is None:
             raise ValidationError({"non_field_errors": [
@@ -246,6 +246,17 @@ def restore_previous(user, reason: str = "") -> PolicyVersion | None:
             _activate(previous, user, previous=previous.previous)
         _audit_change(user, "policy_restored", previous, active, reason)
     return previous
+
+
+@contextlib.contextmanager
+def _one_change_at_a_time() -> Iterator[None]:
+    """Two admins changing the policy at once: the database keeps one version active (a unique
+    constraint); the one who lost the race is told so instead of seeing an error page."""
+    try:
+        yield
+    except IntegrityError:
+        raise ValidationError({"non_field_errors": [
+            "Another admin changed the policy at the same moment: reload the page and try again."]}) from None
 
 
 def _deactivate() -> PolicyVersion | None:

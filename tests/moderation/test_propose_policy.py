@@ -241,6 +241,7 @@ def test_other_bad_input_answers_one_line_and_changes_nothing(tmp_path, communit
         (["--decisions", str(good), "--data", str(no_violence)], "no violence posts"),
         (["--decisions", str(good), "--since", "last week"], "--since must be a date"),
         (["--decisions", str(good), "--min-decisions", "0"], "--min-decisions must be at least 1"),
+        (["--decisions", str(good), "--since", "2026-01-01"], "drop it when using --decisions"),
     ]
     for args, message in cases:
         if "--data" not in args:

@@ -65,6 +65,8 @@ class Command(BaseCommand):
         from moderation.learning.proposal import ProposalError, default_data_dir, propose
 
         start = parse_since(since)
+        if since and decisions:
+            raise CommandError("--since selects the database's decisions: drop it when using --decisions")
         if min_decisions < 1:
             raise CommandError("--min-decisions must be at least 1")
         try:
