@@ -3,7 +3,8 @@
 - A moderator's approval labels the post ``ok``; a removal labels it with the case's category.
 - An appeal decision is the last word on its case: reversed means ``ok``, upheld confirms the
   removal. This also covers automatic removals that a human then judged on appeal.
-- Automatic decisions nobody looked at are not labels.
+- Automatic decisions nobody looked at are not labels, nor is a removal whose appeal is still
+  pending (it is not final yet).
 - Conflicts: a post decided more than once (approved, later reported and removed; removed, then
   reversed on appeal) takes its latest human decision, so a reversal wins over the removal.
 - A post edited after the decision no longer shows the text that was judged: left out.
@@ -89,6 +90,8 @@ def _final_label(case: ModerationCase) -> LabelledDecision | None:
             "appeal reversed" if reversed_ else "appeal upheld", appeal.decided_at,
             appeal.decided_by.username if appeal.decided_by else "",
         )
+    if appeal is not None and appeal.status == AppealStatus.PENDING:
+        return None  # the removal may yet be reversed: not a final decision
     if case.decided_by_id is None or case.decided_at is None:
         return None  # an automatic decision nobody looked at
     return LabelledDecision(

@@ -176,6 +176,10 @@ def test_final_human_decisions_become_labels(alice, bob, carol, moderator, moder
     reports.report(carol, post_id=automatic.pk, category="spam")  # open, undecided
     cases.decide_case(moderator, reported(decided_twice, "hate", bob), "approve")
     cases.decide_case(moderator2, reported(decided_twice, "violence", alice), "remove", "a threat")
+    pending = publish(bob, "removed, appeal not decided yet")
+    case = reported(pending, "hate")
+    cases.decide_case(moderator, case, "remove", "hateful")
+    appeals.appeal(bob, ModerationCase.objects.get(pk=case.pk), "please look again")  # not final yet
     labels = {d.post_id: (d.label, d.origin) for d in human_decisions()}
     assert labels == {
         approved.pk: ("ok", "moderator"),
