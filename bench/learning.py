@@ -7,7 +7,7 @@ proposal), half B becomes the community. Half B's posts go through the real firs
 others as their label) and reverse on appeal every automatic removal of an ok post. Then
 ``manage.py propose_policy`` runs over that community and dev half A and prints its figures.
 
-    python bench/learning.py [--data ../shared/data/moderation] [--community 4000] [--deep]
+    python bench/learning.py [--data ../shared/data/moderation] [--community 4000] [--deep] [--retrain-head]
 
 ``--deep`` calibrates both stages (the second stage scores dev half A and the community's
 decided posts with MiniLM: minutes on two cores; needs the ``deep`` extra).
@@ -35,6 +35,7 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "moderation"))
     ap.add_argument("--community", type=int, default=4000, help="community posts (from dev half B)")
     ap.add_argument("--deep", action="store_true", help="calibrate both stages (second stage on)")
+    ap.add_argument("--retrain-head", action="store_true", help="also measure a refitted text-model head")
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--half-a", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -61,6 +62,7 @@ def main() -> None:
         subprocess.run([sys.executable, __file__, "--inner", "--data", args.data, "--community",
                         str(args.community), "--half-a", tmp], cwd=ROOT, env=env, check=True)
         stages = [] if args.deep else ["--first-stage-only"]
+        stages += ["--retrain-head"] if args.retrain_head else []
         started = time.monotonic()
         done = subprocess.run([sys.executable, "manage.py", "propose_policy", "--data", tmp, *stages],
                               cwd=ROOT, env={**env, "HOLDFAST_MODERATION_DEEP": str(args.deep).lower()},
