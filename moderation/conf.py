@@ -115,8 +115,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 if HOLDFAST_MODERATION_PROPOSE_POLICY:
+    # With the second stage on, propose where torch is (the deep worker), so both stages are
+    # recalibrated; the deep queue waits meanwhile (its posts are held: nothing is lost).
     CELERY_BEAT_SCHEDULE["moderation-propose-policy"] = {
         "task": "moderation.propose_policy",
         "schedule": timedelta(days=HOLDFAST_MODERATION_PROPOSE_POLICY_DAYS),
-        "options": {"queue": "moderation"},
+        "options": {"queue": HOLDFAST_MODERATION_DEEP_QUEUE if HOLDFAST_MODERATION_DEEP else "moderation"},
     }
