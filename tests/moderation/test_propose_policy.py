@@ -272,3 +272,24 @@ def test_the_beat_task_is_off_by_default_and_proposes_when_on(
     version = PolicyVersion.objects.get()
     assert outcome in (f"proposed as version {version.pk}", version.refusal_reason)
     assert version.proposed_by_label == "propose_policy beat task" and version.data["community_rows"] == 3
+
+
+def test_beat_schedules_proposals_only_when_switched_on(monkeypatch):
+    """``moderation.conf`` read again under other environments (the settings in force stay)."""
+    import importlib
+
+    from moderation import conf
+
+    assert "moderation-propose-policy" not in conf.CELERY_BEAT_SCHEDULE
+    try:
+        monkeypatch.setenv("HOLDFAST_MODERATION_PROPOSE_POLICY", "true")
+        monkeypatch.setenv("HOLDFAST_MODERATION_PROPOSE_POLICY_DAYS", "3")
+        entry = importlib.reload(conf).CELERY_BEAT_SCHEDULE["moderation-propose-policy"]
+        assert entry["task"] == "moderation.propose_policy" and entry["schedule"].days == 3
+        assert entry["options"]["queue"] == "moderation"
+        monkeypatch.setenv("HOLDFAST_MODERATION_DEEP", "true")  # where torch is
+        entry = importlib.reload(conf).CELERY_BEAT_SCHEDULE["moderation-propose-policy"]
+        assert entry["options"]["queue"] == "moderation_deep"
+    finally:
+        monkeypatch.undo()
+        importlib.reload(conf)
