@@ -24,6 +24,24 @@ def _register_all() -> None:
         )
 
 
+@admin.register(models.PolicyVersion)
+class PolicyVersionAdmin(admin.ModelAdmin):
+    """Read-only: versions are proposed by propose_policy and applied or restored (audit-logged)
+    at /moderation/policy/, never edited."""
+
+    list_display = ("id", "status", "proposed_by_label", "created_at", "applied_by_label", "applied_at")
+    list_filter = ("status",)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
 @admin.register(models.AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
     list_display = ("created_at", "actor_label", "action", "target_type", "target_id")

@@ -15,4 +15,7 @@ urlpatterns = [
     path("accounts/<str:username>/actions/", v.AccountActionView.as_view(), name="account-actions"),
     path("audit/", v.AuditView.as_view(), name="audit"),
     path("rules/", v.RulesView.as_view(), name="rules"),
+    path("policy/", v.PolicyView.as_view(), name="policy"),
+    path("policy/<int:version_id>/apply/", v.PolicyApplyView.as_view(), name="policy-apply"),
+    path("policy/restore/", v.PolicyRestoreView.as_view(), name="policy-restore"),
 ]

@@ -11,9 +11,9 @@ from rest_framework.views import APIView
 from microblog.api.views import int_query_param, next_page_url
 from microblog.ids import MAX_OBJECT_ID
 
-from . import rules_service
+from . import policy_versions, rules_service
 from . import serializers as s
-from .models import Appeal, AuditEntry, Report, Rule
+from .models import Appeal, AuditEntry, PolicyVersion, Report, Rule
 from .permissions import IsModerator
 from .services import accounts, appeals, cases, reports
 
@@ -224,3 +224,36 @@ class RulesView(ModeratorView):
         data.is_valid(raise_exception=True)
         rule = rules_service.create_rule(request.user, **data.validated_data)
         return Response(s.RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+
+class PolicyView(ModeratorView):
+    @extend_schema(responses=s.PolicyInForceSerializer, tags=TAG,
+                   summary="The policy version in force and the latest 50 versions with their figures")
+    def get(self, request: Request) -> Response:
+        _, in_force, note = policy_versions.in_force()
+        versions = PolicyVersion.objects.all()[:50]
+        return Response({"version": in_force.version, "thresholds": in_force.to_json(), "note": note,
+                         "versions": s.PolicyVersionSerializer(versions, many=True).data})
+
+
+class PolicyApplyView(ModeratorView):
+    @extend_schema(request=s.PolicyChangeSerializer, responses=s.PolicyVersionSerializer, tags=TAG,
+                   summary="Put a proposed policy version in force (admins)")
+    def post(self, request: Request, version_id: int) -> Response:
+        data = s.PolicyChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = PolicyVersion.objects.filter(pk=version_id).first()
+        if version is None:
+            raise Http404
+        version = policy_versions.apply(request.user, version, data.validated_data["reason"])
+        return Response(s.PolicyVersionSerializer(version).data)
+
+
+class PolicyRestoreView(ModeratorView):
+    @extend_schema(request=s.PolicyChangeSerializer, responses=s.PolicyInForceSerializer, tags=TAG,
+                   summary="Put the previous policy version back in force (admins)")
+    def post(self, request: Request) -> Response:
+        data = s.PolicyChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        policy_versions.restore_previous(request.user, data.validated_data["reason"])
+        return PolicyView().get(request)

@@ -79,6 +79,24 @@ HOLDFAST_MODERATION_DEEP_THREADS = env.int("HOLDFAST_MODERATION_DEEP_THREADS", d
 # broadcast that waits 1 s for replies) for /readyz and /metrics.
 HOLDFAST_MODERATION_DEEP_STATUS_TTL = env.float("HOLDFAST_MODERATION_DEEP_STATUS_TTL", default=15.0)
 
+# Learning from the community (moderation.learning): a beat task proposes thresholds recalibrated
+# on the moderators' recent decisions plus the shared dev data; an admin applies them at
+# /moderation/policy/. Off by default; nothing is ever applied automatically.
+HOLDFAST_MODERATION_PROPOSE_POLICY = env.bool("HOLDFAST_MODERATION_PROPOSE_POLICY", default=False)
+HOLDFAST_MODERATION_PROPOSE_POLICY_DAYS = env.float("HOLDFAST_MODERATION_PROPOSE_POLICY_DAYS", default=7.0)
+# Decisions of the last N days count as the community's recent decisions.
+HOLDFAST_MODERATION_PROPOSE_POLICY_WINDOW_DAYS = env.int(
+    "HOLDFAST_MODERATION_PROPOSE_POLICY_WINDOW_DAYS", default=90
+)
+# Fewest usable decisions (ok / offensive / hate / violence) in that window to propose from.
+HOLDFAST_MODERATION_PROPOSE_POLICY_MIN_DECISIONS = env.int(
+    "HOLDFAST_MODERATION_PROPOSE_POLICY_MIN_DECISIONS", default=30
+)
+# The directory with dev.csv ("" = ../shared/data/moderation next to the checkout).
+HOLDFAST_MODERATION_POLICY_DATA = env.str("HOLDFAST_MODERATION_POLICY_DATA", default="")
+# Overrides of the safety targets proposals are calibrated and checked against (see docs).
+HOLDFAST_MODERATION_POLICY_TARGETS: dict = {}
+
 CELERY_TASK_ROUTES = {
     "moderation.moderate_deep": {"queue": HOLDFAST_MODERATION_DEEP_QUEUE},
     "moderation.*": {"queue": "moderation"},
@@ -100,3 +118,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": "moderation"},
     },
 }
+if HOLDFAST_MODERATION_PROPOSE_POLICY:
+    # With the second stage on, propose where torch is (the deep worker), so both stages are
+    # recalibrated; the deep queue waits meanwhile (its posts are held: nothing is lost).
+    CELERY_BEAT_SCHEDULE["moderation-propose-policy"] = {
+        "task": "moderation.propose_policy",
+        "schedule": timedelta(days=HOLDFAST_MODERATION_PROPOSE_POLICY_DAYS),
+        "options": {"queue": HOLDFAST_MODERATION_DEEP_QUEUE if HOLDFAST_MODERATION_DEEP else "moderation"},
+    }

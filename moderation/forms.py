@@ -84,3 +84,10 @@ class RuleForm(forms.Form):
 
 
 RULE_ACTIONS = [(Action.REVIEW, "Hold for review"), (Action.REMOVE, "Remove")]
+
+
+class PolicyChangeForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, required=False,
+        help_text="Optional: why (kept in the audit log).",
+    )

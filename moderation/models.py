@@ -319,3 +319,61 @@ class TextFingerprint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.digest} ({self.post_id})"
+
+
+class PolicyStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    ACTIVE = "active", "Active"
+    SUPERSEDED = "superseded", "Superseded"
+    REFUSED = "refused", "Refused"
+
+
+class PolicyVersion(models.Model):
+    """One set of thresholds for every stage of the trained models, proposed from data and
+    applied by an admin (``moderation.policy_versions``). The thresholds shipped with the
+    model artefacts are version 0 and have no row: no active row means they are in force.
+
+    A version's thresholds never change once stored; applying, restoring and refusing only
+    move its status (and each move is in the audit log)."""
+
+    thresholds = models.JSONField(
+        help_text='{"first_stage": {...}, "first_stage_with_second": {...}|null, "second_stage": ...|null}'
+    )
+    model_versions = models.JSONField(
+        default=dict, help_text="The model versions the thresholds were calibrated for (textmodel, deep)."
+    )
+    status = models.CharField(
+        max_length=10, choices=PolicyStatus.choices, default=PolicyStatus.PROPOSED, db_index=True
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    proposed_by_label = models.CharField(max_length=150, help_text="Who or what proposed it.")
+    method = models.CharField(max_length=200, blank=True, help_text="How it was computed.")
+    data = models.JSONField(default=dict, blank=True, help_text="What it was computed from.")
+    figures = models.JSONField(
+        default=dict, blank=True, help_text="Policy figures before (the policy in force) and after, per set."
+    )
+    refusal_reason = models.TextField(blank=True)
+    previous = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The version in force when this one was applied (empty: version 0).",
+    )
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    applied_by_label = models.CharField(max_length=150, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [("apply_policyversion", "Can apply or restore a moderation policy version")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="active"), name="one_active_policy_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Policy version {self.pk} ({self.status})"

@@ -65,19 +65,13 @@ def switched_on() -> bool:
     return bool(getattr(settings, "HOLDFAST_MODERATION_DEEP", False)) and deep.head_exists()
 
 
-@cache
-def band_thresholds():  # -> dict[str, Thresholds] | None
-    """The text model's thresholds for when the second stage is on (calibrated jointly with it:
-    a wider review band, which this stage re-decides)."""
-    from moderation.ml import deep
-
-    return deep.load_head().first_thresholds
-
-
 def first_stage_thresholds():  # -> dict[str, Thresholds] | None
-    """``band_thresholds`` if the second stage is switched on here, else None: use
-    ``thresholds.json``."""
-    return band_thresholds() if switched_on() else None
+    """The text model's thresholds while the second stage is on (calibrated jointly with it:
+    a wider review band, which this stage re-decides), or None: use the first stage's own.
+    Both from the policy version in force (``policy_versions.active_thresholds``)."""
+    from . import policy_versions
+
+    return policy_versions.active_thresholds().first_stage_with_second if switched_on() else None
 
 
 def enabled() -> bool:
@@ -143,13 +137,20 @@ def decide_held(post_ids: Iterable[int]) -> dict[str, int]:
     from moderation.ml import deep
 
     head = deep.load_head()
+    from . import policy_versions
+
+    active = policy_versions.active_thresholds()  # once per task
+    # version 0 is what the loaded head ships; an applied version brings its own
+    applied = active.second_stage if active.version != policy_versions.SHIPPED else None
+    thresholds = applied or head.thresholds
     label = head.label[:150]
     posts = _candidates(ids)
     if not posts:
         return counts
     texts = {p.pk: p.text for p in posts}
     q, decisions = deep.decide([normalise(p.text) for p in posts],
-                               threads=settings.HOLDFAST_MODERATION_DEEP_THREADS or None)
+                               threads=settings.HOLDFAST_MODERATION_DEEP_THREADS or None,
+                               thresholds=thresholds)
     scores = {
         p.pk: dict(zip(CATEGORIES, map(float, row), strict=True)) for p, row in zip(posts, q, strict=True)
     }

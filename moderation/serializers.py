@@ -12,6 +12,7 @@ from .models import (
     Category,
     ClassifierScore,
     ModerationCase,
+    PolicyVersion,
     Report,
     Rule,
 )
@@ -151,3 +152,21 @@ class RuleSerializer(serializers.ModelSerializer):
         model = Rule
         fields = ["id", "category", "kind", "pattern", "action", "enabled", "note", "created_at"]
         read_only_fields = ["id", "created_at"]
+
+
+class PolicyVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PolicyVersion
+        fields = ["id", "status", "thresholds", "model_versions", "proposed_by_label", "method", "data",
+                  "figures", "refusal_reason", "previous", "applied_by_label", "applied_at", "created_at"]
+
+
+class PolicyInForceSerializer(serializers.Serializer):
+    version = serializers.IntegerField(help_text="0: the thresholds shipped with the models.")
+    thresholds = serializers.JSONField()
+    note = serializers.CharField(help_text="Why the active version is not used, if it is not.")
+    versions = PolicyVersionSerializer(many=True)
+
+
+class PolicyChangeSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")

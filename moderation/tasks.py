@@ -66,6 +66,16 @@ def expire_account_actions() -> int:
     return accounts.expire_account_actions()
 
 
+@shared_task(name="moderation.propose_policy", acks_late=False, ignore_result=True, soft_time_limit=3600,
+             time_limit=3700)
+def propose_policy() -> str:
+    """Propose recalibrated thresholds from the community's recent decisions (beat, when
+    ``HOLDFAST_MODERATION_PROPOSE_POLICY`` is on); never applies them."""
+    from .learning.proposal import propose_scheduled
+
+    return propose_scheduled()
+
+
 @shared_task(name="moderation.prune_fingerprints", soft_time_limit=300, time_limit=360, **HOUSEKEEPING)
 def prune_fingerprints() -> int:
     """Drop spam-detection fingerprints older than the spam window (hourly, from beat)."""

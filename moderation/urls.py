@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import accounts, appeals, audit, cases, dashboard, public, queue, reports, rules
+from .views import accounts, appeals, audit, cases, dashboard, policy, public, queue, reports, rules
 
 app_name = "moderation"
 urlpatterns = [
@@ -14,6 +14,9 @@ urlpatterns = [
     path("appeals/<int:appeal_id>/", appeals.appeal_decide, name="appeal-decide"),
     path("audit/", audit.audit_log, name="audit"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("policy/", policy.policy_list, name="policy"),
+    path("policy/<int:version_id>/apply/", policy.policy_apply, name="policy-apply"),
+    path("policy/restore/", policy.policy_restore, name="policy-restore"),
     path("accounts/<str:username>/", accounts.account_detail, name="account"),
     # for every signed-in user
     path("report/post/<int:post_id>/", public.report_post, name="report-post"),

@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 from microblog.accounts.models import User
 from microblog.accounts.services import create_access_token
 from microblog.posts.models import Post
-from moderation.models import Appeal, ModerationCase
+from moderation import policy_versions
+from moderation.models import Appeal, ModerationCase, PolicyStatus, PolicyVersion
 from moderation.services import appeals, cases, reports
 
 ROLES = ["anonymous", "owner", "other", "suspended", "moderator", "admin"]
@@ -40,6 +41,9 @@ def world(db, make_user, publish):
     cases.decide_case(second_moderator, case, "remove", "spam")
     appeal = appeals.appeal(owner, ModerationCase.objects.get(pk=case.pk), "it was not spam")
     open_report = reports.report(other, category="hate", post_id=post.pk, comment="check this")
+    proposal = policy_versions.store_proposal(
+        policy_versions.shipped(), model_versions=policy_versions.shipped_model_versions(), figures={},
+        data={}, method="the shipped thresholds, proposed again (authorization matrix)")
     clients = {"anonymous": (APIClient(), None)}
     for role, user in {
         "owner": owner,
@@ -60,6 +64,7 @@ def world(db, make_user, publish):
         "case": ModerationCase.objects.get(pk=open_report.case_id),
         "appeal": appeal,
         "owner": owner,
+        "proposal": proposal,
     }
 
 
@@ -82,6 +87,8 @@ API_MATRIX = [
     ("decide case", {"moderator", "admin"}),
     ("decide appeal", {"moderator", "admin"}),
     ("audit log", {"moderator", "admin"}),
+    ("policy versions", {"moderator", "admin"}),
+    ("apply policy version", {"admin"}),
 ]
 
 
@@ -111,6 +118,10 @@ def api_call(action: str, api: APIClient, world: dict):
             format="json",
         ),
         "audit log": lambda: api.get("/api/v1/moderation/audit/"),
+        "policy versions": lambda: api.get("/api/v1/moderation/policy/"),
+        "apply policy version": lambda: api.post(
+            f"/api/v1/moderation/policy/{world['proposal'].pk}/apply/", {"reason": "matrix"}, format="json"
+        ),
     }[action]()
 
 
@@ -128,6 +139,7 @@ def test_api_matrix(world, role, action, allowed):
         assert (after.text, after.deleted_at) == (before.text, before.deleted_at)
         assert ModerationCase.objects.get(pk=world["case"].pk).status == world["case"].status
         assert Appeal.objects.get(pk=world["appeal"].pk).status == world["appeal"].status
+        assert PolicyVersion.objects.get(pk=world["proposal"].pk).status == PolicyStatus.PROPOSED
 
 
 WEB_PAGES = [
@@ -136,6 +148,7 @@ WEB_PAGES = [
     ("/moderation/dashboard/", {"moderator", "admin"}),
     ("/moderation/cases/{case}/", {"moderator", "admin"}),
     ("/moderation/rules/", {"moderator", "admin"}),
+    ("/moderation/policy/", {"moderator", "admin"}),
     ("/admin/", {"admin"}),
     ("/admin/accounts/user/", {"admin"}),
     ("/posts/{post}/edit/", {"owner"}),

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
-
 from moderation.ml import CATEGORIES
-from moderation.ml.model import ARTEFACT_DIR, MODEL_NAME, load_model
-from moderation.ml.policy import Thresholds, thresholds_from_json
+from moderation.ml.model import MODEL_NAME, load_model
+from moderation.ml.policy import Thresholds
 
 from .base import Classifier, Item, Result
-
-
-@cache
-def _thresholds() -> dict[str, Thresholds]:
-    data = json.loads((ARTEFACT_DIR / "thresholds.json").read_text())
-    return thresholds_from_json(data["thresholds"])
 
 
 class TextModelClassifier(Classifier):
@@ -32,15 +23,16 @@ class TextModelClassifier(Classifier):
         self.with_second_stage: bool | None = None
 
     def thresholds(self) -> dict[str, Thresholds]:
-        # With the second stage on, its jointly calibrated thresholds for this model (a wider
-        # review band: the second stage decides most of it); else this model's own.
-        from moderation import second_stage
+        # The policy version in force (shipped or applied by an admin): with the second stage on,
+        # the thresholds calibrated jointly with it (a wider review band: the second stage
+        # decides most of it); else this model's own. Called once per batch (policy memo).
+        from moderation import policy_versions, second_stage
 
-        if self.with_second_stage is None:
-            return second_stage.first_stage_thresholds() or _thresholds()
-        if self.with_second_stage:
-            return second_stage.band_thresholds() or _thresholds()
-        return _thresholds()
+        active = policy_versions.active_thresholds()
+        on = second_stage.switched_on() if self.with_second_stage is None else self.with_second_stage
+        if on and active.first_stage_with_second is not None:
+            return dict(active.first_stage_with_second)
+        return dict(active.first_stage)
 
     def classify(self, items: list[Item]) -> list[Result]:
         if not items:

@@ -248,19 +248,22 @@ def head_version(data_version: str, model_version: str, targets: CalibrationTarg
 
 
 def decide(
-    normalised: Sequence[str], first_stage: np.ndarray | None = None, threads: int | None = None
+    normalised: Sequence[str], first_stage: np.ndarray | None = None, threads: int | None = None,
+    thresholds: dict[str, Thresholds] | None = None,
 ) -> tuple[np.ndarray, list[Decision]]:
     """The second stage's (n, 3) scores and decisions for ``normalise``d texts; ``first_stage``:
-    their text-model scores (computed here when None). The one place both the
-    ``moderation_deep`` worker and ``moderate_file`` decide with the second stage."""
+    their text-model scores (computed here when None); ``thresholds``: the policy version in
+    force (default: the head's own). The one place both the ``moderation_deep`` worker and
+    ``moderate_file`` decide with the second stage."""
     head = load_head()
+    thresholds = thresholds or head.thresholds
     texts = list(normalised)
     if first_stage is None:
         from .model import load_model
 
         first_stage = load_model().probabilities(texts)
     q = head.probabilities(model_logits(texts, threads), first_stage)
-    return q, [policy_decide(dict(zip(CATEGORIES, map(float, row), strict=True)), head.thresholds)
+    return q, [policy_decide(dict(zip(CATEGORIES, map(float, row), strict=True)), thresholds)
                for row in q]
 
 

@@ -27,13 +27,17 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
     return path
 
 
-def test_moderate_file_judges_texts_without_database_access(tmp_path, capsys, settings):
-    # No db fixture: pytest-django refuses any database access in this test, so the
-    # enabled classifiers here must not need it.
+@pytest.mark.django_db
+def test_moderate_file_judges_texts_reading_the_database_once(
+    tmp_path, capsys, settings, django_assert_max_num_queries
+):
+    # The enabled classifiers here need no database; the policy version in force is read once
+    # for the whole file (not once per post). Without a database: the test below.
     settings.HOLDFAST_MODERATION_CLASSIFIERS = ["moderation.classifiers.textmodel.TextModelClassifier"]
     src = write_csv(tmp_path / "posts.csv", ["id", "text"], [["a1", BENIGN], ["a2", VIOLENT], ["a3", ""]])
     out = tmp_path / "verdicts.csv"
-    call_command("moderate_file", "--in", str(src), "--out", str(out))
+    with django_assert_max_num_queries(1):
+        call_command("moderate_file", "--in", str(src), "--out", str(out))
     rows = list(csv.DictReader(out.open()))
     assert [r["id"] for r in rows] == ["a1", "a2", "a3"]
     assert {"violence", "hate", "offensive", "action"} <= set(rows[0])

@@ -96,6 +96,7 @@ def test_thresholds_map_scores_to_actions(score, action, settings):
     assert policy.decide([(c, c.classify([None])[0])]).action == action
 
 
+@pytest.mark.django_db  # the thresholds in force are read from the policy versions
 def test_model_thresholds_come_from_calibration():
     model = TextModelClassifier()
     t = model.thresholds()

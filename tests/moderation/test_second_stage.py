@@ -138,8 +138,12 @@ def test_joint_calibration_keeps_the_best_start_and_a_frozen_category_never_remo
 
 
 def test_first_stage_widens_its_band_only_while_the_second_stage_is_on(settings, monkeypatch):
+    from moderation import policy_versions
+
     band = {c: ml_policy.Thresholds(0.01, 0.99) for c in ml_policy.CATEGORIES}
-    monkeypatch.setattr(second_stage, "band_thresholds", lambda: band)
+    real = policy_versions.shipped()
+    monkeypatch.setattr(policy_versions, "shipped", lambda: policy_versions.StageThresholds(
+        0, real.first_stage, band, real.second_stage))
     monkeypatch.setattr(deep, "head_exists", lambda path=None: True)
     model = TextModelClassifier()
     settings.HOLDFAST_MODERATION_DEEP = False
@@ -147,7 +151,8 @@ def test_first_stage_widens_its_band_only_while_the_second_stage_is_on(settings,
     assert alone != band
     settings.HOLDFAST_MODERATION_DEEP = True
     assert model.thresholds() == band
-    monkeypatch.setattr(second_stage, "band_thresholds", lambda: None)  # a head from before joint tuning
+    monkeypatch.setattr(policy_versions, "shipped", lambda: policy_versions.StageThresholds(
+        0, real.first_stage, None, real.second_stage))  # a head from before joint tuning
     assert model.thresholds() == alone
 
 

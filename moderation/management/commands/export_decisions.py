@@ -2,9 +2,11 @@
 
     manage.py export_decisions --out decisions.csv [--since 2026-01-01]
 
-Columns ``id,text,label,source,decided_at,moderator``: approved posts are labelled
-``ok``, removed ones with the case category (violence, hate, offensive, spam, other);
-reversed appeals count as ``ok``. Only human decisions are exported.
+Columns ``id,text,label,source,decided_at,moderator``: one row per post with its final human
+label (``moderation.learning.decisions.human_decisions``): approved posts are ``ok``, removed
+ones carry the case category (violence, hate, offensive, spam, other), a removal reversed on
+appeal is ``ok`` and one upheld on appeal keeps its category (automatic removals included).
+Only human decisions are exported; a post decided more than once has its latest decision.
 """
 
 import csv
@@ -14,7 +16,16 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from moderation.models import AppealStatus, ModerationCase, Outcome
+from moderation.learning.decisions import export_id, human_decisions
+
+
+def parse_since(since: str | None) -> datetime | None:
+    if not since:
+        return None
+    try:
+        return datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=timezone.get_current_timezone())
+    except ValueError:
+        raise CommandError(f"--since must be a date like 2026-01-31, not {since!r}") from None
 
 
 class Command(BaseCommand):
@@ -25,41 +36,16 @@ class Command(BaseCommand):
         parser.add_argument("--since", help="only decisions on or after this date (YYYY-MM-DD)")
 
     def handle(self, *args, out: str, since: str | None, **options):
-        qs = (
-            ModerationCase.objects.filter(
-                post__isnull=False, decided_by__isnull=False, outcome__in=[Outcome.APPROVED, Outcome.REMOVED]
-            )
-            .select_related("post", "decided_by", "appeal")
-            .order_by("decided_at")
-        )
-        if since:
-            try:
-                start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=timezone.get_current_timezone())
-            except ValueError:
-                raise CommandError(f"--since must be a date like 2026-01-31, not {since!r}") from None
-            qs = qs.filter(decided_at__gte=start)
+        start = parse_since(since)
         path = Path(out)
-        n = 0
+        decisions = human_decisions(start)
         try:
             with path.open("w", encoding="utf-8", newline="") as fh:
                 writer = csv.writer(fh)
                 writer.writerow(["id", "text", "label", "source", "decided_at", "moderator"])
-                for case in qs.iterator():
-                    label = "ok" if case.outcome == Outcome.APPROVED else (case.category or "other")
-                    appeal = getattr(case, "appeal", None)
-                    if appeal is not None and appeal.status == AppealStatus.REVERSED:
-                        label = "ok"
-                    writer.writerow(
-                        [
-                            f"holdfast:{case.post_id}",
-                            case.post.text,
-                            label,
-                            "holdfast-moderation",
-                            case.decided_at.isoformat(),
-                            case.decided_by_label,
-                        ]
-                    )
-                    n += 1
+                for d in decisions:
+                    writer.writerow([export_id(d.post_id), d.text, d.label, "holdfast-moderation",
+                                     d.decided_at.isoformat(), d.decided_by])
         except OSError as exc:
             raise CommandError(f"cannot write {path}: {exc.strerror}") from None
-        self.stdout.write(f"{n} decisions → {path}")
+        self.stdout.write(f"{len(decisions)} decisions → {path}")

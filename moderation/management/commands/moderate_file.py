@@ -25,7 +25,7 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from moderation import policy
+from moderation import policy, policy_versions
 from moderation.classifiers.base import Classifier, Item, enabled_classifiers
 from moderation.classifiers.rules import RuleClassifier
 from moderation.classifiers.textmodel import TextModelClassifier
@@ -88,12 +88,17 @@ class Command(BaseCommand):
                 classifiers, skipped = self._offline_classifiers()
                 if skipped:
                     self.stderr.write(f"skipped: {'; '.join(skipped)}")
+                # The policy version in force, read once (the shipped one if the database is away).
+                in_force = policy_versions.active_thresholds()
+                self.stderr.write(f"policy version {in_force.version} in force"
+                                  + (" (the shipped thresholds)" if in_force.version == 0 else ""))
                 self.stdout.write(self._describe(classifiers))
                 categories: list[str] = []
                 for c in classifiers:
                     categories += [cat for cat in c.categories if cat not in categories]
                 dst_path.parent.mkdir(parents=True, exist_ok=True)
-                with dst_path.open("w", encoding="utf-8", newline="") as fout:
+                with dst_path.open("w", encoding="utf-8", newline="") as fout, \
+                        policy_versions.pinned(in_force):
                     writer = csv.writer(fout)
                     writer.writerow(["id", *categories, *(f"second_{c}" for c in CATEGORIES),
                                      "stage", "action", "category", "reason"])
@@ -164,7 +169,8 @@ class Command(BaseCommand):
             if held:
                 first_scores = np.array([[self._score(outputs[i], "textmodel", c) for c in CATEGORIES]
                                          for i in held])
-                q, decided = deep_stage.decide([items[i].normalised for i in held], first_scores)
+                q, decided = deep_stage.decide([items[i].normalised for i in held], first_scores,
+                                               thresholds=policy_versions.active_thresholds().second_stage)
                 second = {i: (q[k], decided[k]) for k, i in enumerate(held)}
         label = deep_stage.load_head().label if second else ""
         for i, (row, out) in enumerate(zip(rows, outputs, strict=True)):
