@@ -36,6 +36,8 @@ def clean_scopes(raw: str | None) -> list[str]:
 
 
 def clean_redirect_uris(raw: str | list[str] | None) -> list[str]:
+    if raw is not None and not isinstance(raw, str | list):
+        raise ValidationError({"redirect_uris": "must be a URI or a list of URIs."})
     uris = raw.split() if isinstance(raw, str) else [u for item in (raw or []) for u in str(item).split()]
     if not uris:
         raise ValidationError({"redirect_uris": "Give at least one redirect URI."})
@@ -150,16 +152,18 @@ def token_for_new_account(user, app_grant) -> dict:
 
     from django.utils import timezone
     from oauth2_provider.generators import generate_client_secret as new_secret
+    from oauth2_provider.models import set_token_value
     from oauth2_provider.settings import oauth2_settings
 
     raw = new_secret()[:43]
-    token = get_access_token_model().objects.create(
+    token = get_access_token_model()(
         user=user,
         application_id=app_grant.application_id,
-        token=raw,
         expires=timezone.now() + timedelta(seconds=oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS),
         scope=" ".join(sorted(app_grant.scopes)),
     )
+    set_token_value(token, raw)  # stored as its hash only (RFC 9700 token storage)
+    token.save()
     return {
         "access_token": raw,
         "token_type": "Bearer",

@@ -88,4 +88,9 @@ class TokenView(oauth_views.TokenView):
 
 @method_decorator(csrf_exempt, name="dispatch")
 class RevokeView(oauth_views.RevokeTokenView):
-    pass
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == 200 and not response.content:
+            # Mastodon answers an empty JSON object, and clients parse it.
+            response.content, response["Content-Type"] = b"{}", "application/json"
+        return response

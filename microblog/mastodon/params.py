@@ -9,8 +9,15 @@ TRUE = {"true", "1", "on", "yes"}
 FALSE = {"false", "0", "off", "no", ""}
 
 
+def as_object(data):
+    """A JSON body that is a list or a bare value has no parameters to read."""
+    if not hasattr(data, "get"):
+        raise ValidationError("The request body must be a JSON object or a form")
+    return data
+
+
 def text(data, name: str, default: str | None = "", max_length: int = 100_000) -> str | None:
-    value = data.get(name, default)
+    value = as_object(data).get(name, default)
     if value is None:
         return default
     if not isinstance(value, str):
@@ -21,7 +28,7 @@ def text(data, name: str, default: str | None = "", max_length: int = 100_000) -
 
 
 def boolean(data, name: str, default: bool = False) -> bool:
-    value = data.get(name)
+    value = as_object(data).get(name)
     if value is None:
         return default
     if isinstance(value, bool):
@@ -37,7 +44,7 @@ def values(data, name: str) -> list:
     """``name[]`` (or ``name``) as a list, from a form, a query string or JSON."""
     if isinstance(data, QueryDict):
         return data.getlist(f"{name}[]") or data.getlist(name)
-    value = data.get(f"{name}[]", data.get(name))
+    value = as_object(data).get(f"{name}[]", data.get(name))
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
@@ -51,7 +58,7 @@ def object_id(value, name: str) -> int:
 
 
 def optional_id(data, name: str) -> int | None:
-    value = data.get(name)
+    value = as_object(data).get(name)
     if value in (None, ""):
         return None
     return object_id(value, name)

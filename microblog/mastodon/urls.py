@@ -1,6 +1,6 @@
 """Mastodon's client API at Mastodon's paths, nested by resource (see microblog/api/urls.py)."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from . import oauth
 from .views import accounts as a
@@ -113,10 +113,11 @@ urlpatterns = [
     path("v2/", include(v2_patterns)),
 ]
 
+# With or without a trailing slash: toot asks for /oauth/authorize/, most apps for /oauth/authorize.
 oauth_patterns = [
-    path("authorize", oauth.AuthorizeView.as_view(), name="oauth-authorize"),
-    path("token", oauth.TokenView.as_view(), name="oauth-token"),
-    path("revoke", oauth.RevokeView.as_view(), name="oauth-revoke"),
+    re_path(r"^authorize/?$", oauth.AuthorizeView.as_view(), name="oauth-authorize"),
+    re_path(r"^token/?$", oauth.TokenView.as_view(), name="oauth-token"),
+    re_path(r"^revoke/?$", oauth.RevokeView.as_view(), name="oauth-revoke"),
 ]
 well_known_patterns = [
     path(".well-known/webfinger", i.webfinger, name="webfinger"),

@@ -22,9 +22,9 @@ def test_read_only_mode_refuses_writes_with_503(client, alice, settings):
     assert client.get("/public/").status_code == 200
     response = client.post("/", {"text": "hi"})
     assert response.status_code == 503 and response["Retry-After"]
-    assert (
-        client.post("/api/v1/posts", {"text": "x"}).json()["detail"].startswith("This site is in maintenance")
-    )
+    refused = client.post("/api/v1/statuses", {"status": "x"}).json()
+    assert refused["error"].startswith("This site is in maintenance")
+    assert client.post("/api/holdfast/v1/tokens", {"name": "x"}).json()["detail"].startswith("This site")
 
 
 def test_seed_is_deterministic_and_consistent(db):

@@ -48,7 +48,7 @@ class UpdateCredentialsView(MastodonView):
         tags=TAGS,
     )
     def patch(self, request: Request) -> Response:
-        data = request.data
+        data = params.as_object(request.data)
         changes = {}
         if "display_name" in data:
             changes["display_name"] = params.text(data, "display_name", max_length=50)
@@ -91,7 +91,7 @@ class RegisterView(MastodonView):
         grant = request.auth
         if getattr(grant, "kind", None) != "oauth" or grant.application_id is None:
             raise ValidationError("This method requires an app token (client credentials)")
-        data = request.data
+        data = params.as_object(request.data)
         user = accounts.sign_up(
             username=params.text(data, "username", max_length=30) or "",
             password=params.text(data, "password", max_length=128) or "",

@@ -138,7 +138,7 @@ class AppsView(MastodonView):
         tags=["apps"],
     )
     def post(self, request: Request) -> Response:
-        data = request.data
+        data = params.as_object(request.data)
         redirect = data.getlist("redirect_uris[]") if hasattr(data, "getlist") else []
         app = applications.register_app(
             name=params.text(data, "client_name", max_length=255) or "",

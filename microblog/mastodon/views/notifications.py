@@ -45,6 +45,7 @@ class NotificationListView(MastodonView):
         ],
         responses=schema.ok({"type": "array", "items": schema.NOTIFICATION}),
         tags=TAGS,
+        operation_id="v1_notifications_list",
     )
     def get(self, request: Request) -> Response:
         paging = Range(request, default_limit=40, max_limit=80)
@@ -135,7 +136,7 @@ class MarkersView(MastodonView):
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
-        data = request.data
+        data = params.as_object(request.data)
         saved = {}
         for timeline in Marker.TIMELINES:
             raw = (

@@ -43,7 +43,7 @@ class ReportView(MastodonView):
         from moderation import services as moderation
         from moderation.models import Category
 
-        data = request.data
+        data = params.as_object(request.data)
         account_id = params.optional_id(data, "account_id")
         if account_id is None:
             raise ValidationError({"account_id": "can't be blank"})

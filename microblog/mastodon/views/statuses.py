@@ -63,7 +63,7 @@ class StatusCreateView(MastodonView):
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
-        data = request.data
+        data = params.as_object(request.data)
         _refuse_unsupported(data)
         values = {
             "text": params.text(data, "status", max_length=100_000) or "",
@@ -114,7 +114,7 @@ class StatusView(MastodonView):
 
     @extend_schema(request={"application/json": STATUS_FORM}, responses=schema.ok(schema.STATUS), tags=TAGS)
     def put(self, request: Request, status_id: str) -> Response:
-        data = request.data
+        data = params.as_object(request.data)
         post = posts.get_own_post(request.user, _id(status_id))
         if "media_ids" in data or "media_ids[]" in data:
             wanted = params.ids(data, "media_ids", max_items=10)
