@@ -64,6 +64,7 @@ class AuthorizeView(oauth_views.AuthorizationView):
                     "application": application,
                     "code": query.get("code", [""])[0],
                     "error": query.get("error", [""])[0],
+                    "error_description": query.get("error_description", [""])[0],
                     "title": "Authorisation code",
                 },
             )
