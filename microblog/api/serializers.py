@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from microblog.accounts.models import AccessToken
+from microblog.posts.models import ModerationState
 
 
 class AccessTokenSerializer(serializers.ModelSerializer):
@@ -17,3 +18,8 @@ class NewAccessTokenSerializer(AccessTokenSerializer):
 
     class Meta(AccessTokenSerializer.Meta):
         fields = [*AccessTokenSerializer.Meta.fields, "token"]
+
+
+class PostModerationSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The status id, as the Mastodon API writes it.")
+    moderation_state = serializers.ChoiceField(choices=ModerationState.choices)

@@ -8,6 +8,7 @@ from . import views as v
 holdfast_v1_patterns = [
     path("tokens", v.TokenListView.as_view(), name="api-tokens"),
     path("tokens/<int:token_id>", v.TokenDetailView.as_view(), name="api-token"),
+    path("statuses/<int:post_id>/moderation", v.PostModerationView.as_view(), name="api-post-moderation"),
     path("moderation/", include("moderation.api_urls")),
 ]
 

@@ -63,3 +63,17 @@ class TokenDetailView(APIView):
     def delete(self, request: Request, token_id: int) -> Response:
         accounts.revoke_access_token(request.user, token_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PostModerationView(APIView):
+    """Where a post stands in moderation: Holdfast's own (Mastodon's Status has no such field).
+    Whoever may see the post may see this; authors use it to know when others see theirs."""
+
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+
+    @extend_schema(responses=s.PostModerationSerializer, tags=["moderation"])
+    def get(self, request: Request, post_id: int) -> Response:
+        from microblog.posts.timelines import get_visible_post
+
+        post = get_visible_post(request.user, post_id)
+        return Response({"id": str(post.pk), "moderation_state": post.moderation_state})

@@ -434,3 +434,13 @@ def test_openapi_schema_and_docs(api):
     docs = api.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content
     assert b"cdn" not in docs.content.lower()
+
+
+def test_moderation_state_is_holdfasts_own_endpoint(api_as, alice, bob, publish, committing):
+    client = api_as(alice)
+    with committing():
+        created = client.post("/api/v1/statuses", {"status": "moderate me"}, format="json").json()
+    state = client.get(f"/api/holdfast/v1/statuses/{created['id']}/moderation").json()
+    assert state == {"id": created["id"], "moderation_state": "allowed"}
+    private = publish(alice, "followers only", visibility="followers")
+    assert api_as(bob).get(f"/api/holdfast/v1/statuses/{private.pk}/moderation").status_code == 404
