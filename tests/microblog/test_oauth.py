@@ -142,7 +142,7 @@ def test_unknown_scope_and_wrong_redirect_are_refused(alice, app):
 
 
 def test_revoked_and_suspended_tokens_stop_at_once(alice, bob, app, make_user):
-    from moderation import services as moderation
+    from moderation.services import accounts as account_actions
 
     code = _code(alice, app)
     token = _token(app, grant_type="authorization_code", code=code, redirect_uri=REDIRECT)["access_token"]
@@ -160,7 +160,7 @@ def test_revoked_and_suspended_tokens_stop_at_once(alice, bob, app, make_user):
     )
     assert bobs.get("/api/v1/accounts/verify_credentials").status_code == 200
     moderator = make_user("mod", is_superuser=True)
-    moderation.take_account_action(moderator, bob, "suspend", reason="tests")
+    account_actions.take_account_action(moderator, bob, "suspend", reason="tests")
     assert bobs.get("/api/v1/accounts/verify_credentials").status_code == 401
 
 

@@ -40,8 +40,8 @@ class ReportView(MastodonView):
         tags=["reports"],
     )
     def post(self, request: Request) -> Response:
-        from moderation import services as moderation
         from moderation.models import Category
+        from moderation.services import reports
 
         data = params.as_object(request.data)
         account_id = params.optional_id(data, "account_id")
@@ -59,12 +59,12 @@ class ReportView(MastodonView):
                 raise ValidationError({"status_ids": "must be statuses of the reported account"})
         if status_ids:
             made = [
-                moderation.report(request.user, category=category, post_id=post_id, comment=comment)
+                reports.report(request.user, category=category, post_id=post_id, comment=comment)
                 for post_id in status_ids
             ]
         else:
             made = [
-                moderation.report(request.user, category=category, username=account.username, comment=comment)
+                reports.report(request.user, category=category, username=account.username, comment=comment)
             ]
         first = made[0]
         return Response(
