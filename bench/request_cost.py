@@ -38,9 +38,9 @@ def environ_for(kind: str, cred: dict, counter: int) -> dict:
         method, path, credential = "GET", "/", {"HTTP_COOKIE": f"sessionid={cred['session']}"}
     else:
         credential = {"HTTP_AUTHORIZATION": f"Bearer {cred['token']}"}
-        method, path = ("GET", "/api/v1/timelines/home") if kind == "api" else ("POST", "/api/v1/posts")
+        method, path = ("GET", "/api/v1/timelines/home") if kind == "api" else ("POST", "/api/v1/statuses")
     if kind == "post":
-        body = json.dumps({"text": f"cost post {counter} #bench about the harbour"}).encode()
+        body = json.dumps({"status": f"cost post {counter} #bench about the harbour"}).encode()
         credential |= {"CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body))}
     return {
         "SERVER_NAME": "127.0.0.1",

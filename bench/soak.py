@@ -179,7 +179,7 @@ def prepare(env: dict) -> list[dict]:
         "users = list(User.objects.filter(username__startswith='s1_').order_by('id')[:100])\n"
         "posts = list(Post.objects.order_by('-id').values_list('id', flat=True)[:500])\n"
         "print(json.dumps({'tokens': [create_access_token(u, 'soak')[1] for u in users],"
-        " 'names': [u.username for u in User.objects.filter(username__startswith='s1_')[:2000]],"
+        " 'accounts': [u.pk for u in User.objects.filter(username__startswith='s1_')[:2000]],"
         " 'posts': posts}))\n"
     )
     return json.loads(sh(PYTHON, "manage.py", "shell", "-c", script, env=env).strip().splitlines()[-1])
@@ -216,16 +216,18 @@ def load(fixture: dict, recorder: Recorder, start: float, duration: float, seed:
         elif roll < 0.50:
             action, method, path = "public", "GET", "/api/v1/timelines/public"
         elif roll < 0.75:
-            action, method, path = "post", "POST", "/api/v1/posts"
+            action, method, path = "post", "POST", "/api/v1/statuses"
             # Varied text: near-identical posts from one account are (rightly) caught as a
             # flood, and enough strikes suspend the account.
-            body = {"text": " ".join(rng.choices(WORDS, k=rng.randint(6, 24))).capitalize() + "."}
+            body = {"status": " ".join(rng.choices(WORDS, k=rng.randint(6, 24))).capitalize() + "."}
         elif roll < 0.90:
-            action, method, path = "like", "POST", f"/api/v1/posts/{rng.choice(fixture['posts'])}/like"
+            post = rng.choice(fixture["posts"])
+            action, method, path = "like", "POST", f"/api/v1/statuses/{post}/favourite"
         elif roll < 0.95:
-            action, method, path = "follow", "POST", f"/api/v1/accounts/{rng.choice(fixture['names'])}/follow"
+            account = rng.choice(fixture["accounts"])
+            action, method, path = "follow", "POST", f"/api/v1/accounts/{account}/follow"
         else:
-            action, method, path = "report", "POST", "/api/v1/moderation/reports/"
+            action, method, path = "report", "POST", "/api/holdfast/v1/moderation/reports/"
             body = {"post_id": rng.choice(fixture["posts"]), "category": "spam", "comment": "soak"}
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         sent = time.monotonic()
@@ -239,9 +241,9 @@ def load(fixture: dict, recorder: Recorder, start: float, duration: float, seed:
             conn = http.client.HTTPConnection("127.0.0.1", WEB_PORT, timeout=30)
             status, payload = 0, b""
         recorder.record(sent - start, status, time.monotonic() - sent, action)
-        if action == "post" and status == 201:
+        if action == "post" and status == 200:
             with recorder.lock:
-                recorder.created.append(json.loads(payload)["id"])
+                recorder.created.append(int(json.loads(payload)["id"]))
 
 
 def backlog(env: dict) -> int:

@@ -5,7 +5,7 @@ with ``--reuse``) and its own gunicorn on 127.0.0.1. Then rounds of bounded load
 few seconds per measure) against
   - GET /api/v1/timelines/home   (personal tokens of 200 different readers, rotating)
   - GET /                        (the home page, with those readers' sessions)
-  - POST /api/v1/posts           (posting, each request a new post)
+  - POST /api/v1/statuses        (posting, each request a new post)
 with the sizes taking turns in every round, the first size of one round going last in the
 next (the page for three times as long, to have as many requests behind its p99). It
 prints, per measure and size, the median req/s, p50 and p99 of the rounds and the CPU each
@@ -131,9 +131,9 @@ def lua_script(creds: list[dict], kind: str, path: Path) -> None:
         request = 'wrk.format("GET", "/", {["Cookie"] = "sessionid=" .. v})'
     else:
         request = (
-            'wrk.format("POST", "/api/v1/posts", {["Authorization"] = "Bearer " .. v, '
+            'wrk.format("POST", "/api/v1/statuses", {["Authorization"] = "Bearer " .. v, '
             '["Content-Type"] = "application/json"}, '
-            "'{\"text\": \"bench post ' .. counter .. ' #bench about the harbour\"}')"
+            "'{\"status\": \"bench post ' .. counter .. ' #bench about the harbour\"}')"
         )
     path.write_text(
         f"local creds = {{{items}}}\ncounter = 0\n"

@@ -46,11 +46,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
+    "oauth2_provider",
     "microblog.accounts",
     "microblog.posts",
     "microblog.notifications",
     "microblog.web",
     "microblog.api",
+    "microblog.mastodon",
     "moderation",
 ]
 
@@ -59,6 +62,8 @@ MIDDLEWARE = [
     "microblog.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before CommonMiddleware, so preflight requests are answered (and a redirect carries CORS).
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -239,7 +244,7 @@ HOLDFAST_READ_ONLY = env.bool("HOLDFAST_READ_ONLY", default=False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "microblog.api.authentication.AccessTokenAuthentication",
+        "microblog.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -269,10 +274,61 @@ REST_FRAMEWORK = {
     # Times as DRF's own renderer writes them ("Z" for UTC); any dict key (ints too).
     "ORJSON_RENDERER_OPTIONS": (orjson.OPT_UTC_Z, orjson.OPT_NON_STR_KEYS),
 }
+# Mastodon-compatible OAuth 2 (django-oauth-toolkit): apps register themselves at /api/v1/apps.
+# Scopes are Mastodon's: read, write, follow, push and their granular forms; see
+# microblog/mastodon/scopes.py, which also checks them per endpoint.
+from microblog.mastodon.scopes import SCOPE_DESCRIPTIONS  # noqa: E402
+
+OAUTH2_PROVIDER = {
+    "SCOPES": SCOPE_DESCRIPTIONS,
+    "DEFAULT_SCOPES": ["read"],
+    # Apps such as Ivory and Tusky never refresh: Mastodon's tokens do not expire, so
+    # these last ten years unless revoked (Settings -> Authorised apps, or /oauth/revoke).
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_ACCESS_TOKEN_SECONDS", default=10 * 365 * 24 * 3600),
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 600,
+    # PKCE is honoured when an app sends it (S256 or plain) and required by none, as in Mastodon.
+    "PKCE_REQUIRED": False,
+    "OAUTH2_VALIDATOR_CLASS": "microblog.mastodon.oauth.MastodonOAuth2Validator",
+    # Mobile apps come back through their own schemes (e.g. oauth2redirect://...); the
+    # validator refuses the dangerous ones. toot's out-of-band code is shown on a page.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    "REQUEST_APPROVAL_PROMPT": "force",
+    # RFC 9700 (OAuth 2.0 security BCP) wherever Mastodon's apps allow it: tokens only as
+    # hashes at rest, no implicit or password grant, PKCE only as S256, tokens only in the
+    # Authorization header, `iss` in the authorization response, refresh replay revokes.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+}
+SILENCED_SYSTEM_CHECKS = [
+    # Mastodon's apps send no PKCE (it is optional on Mastodon) and desktop apps come back
+    # to a loopback http:// address (RFC 8252): both stay allowed, knowingly.
+    "oauth2_provider.W008",
+    "oauth2_provider.W010",
+]
+# django-oauth-toolkit's own models (named, as its migrations refer to these settings).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 - a model name
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105 - a model name
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105 - a model name
+OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauth2_provider.DeviceGrant"
+# Web clients on other origins (Elk, Phanpy) call the API and OAuth endpoints; they send a
+# bearer token, never cookies, so any origin may read the answers.
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_URLS_REGEX = r"^/(api/|oauth/|\.well-known/|nodeinfo/).*$"
+CORS_EXPOSE_HEADERS = ["Link", "X-RateLimit-Remaining", "Retry-After"]
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Holdfast API",
-    "DESCRIPTION": "The REST API of a Holdfast community: posts, timelines, the social "
-    "graph, notifications, search and moderation.",
+    "DESCRIPTION": "The client API of a Holdfast community: Mastodon's client API at Mastodon's "
+    "paths (/api/v1/..., /api/v2/...; OAuth 2 at /oauth/), and what only Holdfast has "
+    "(personal tokens, moderation) under /api/holdfast/v1/.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

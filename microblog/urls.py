@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from . import views
+from .mastodon import urls as mastodon_urls
 from .metrics import metrics_view
 
 handler400 = "microblog.views.bad_request"
@@ -16,8 +17,10 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
-    path("api/v1/moderation/", include("moderation.api_urls")),
+    path("api/", include("microblog.mastodon.urls")),
     path("api/", include("microblog.api.urls")),
+    path("oauth/", include(mastodon_urls.oauth_patterns)),
+    path("", include(mastodon_urls.well_known_patterns)),
     re_path(r"^api/", views.api_not_found),
     path("moderation/", include("moderation.urls")),
     path("", include("microblog.web.urls")),

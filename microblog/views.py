@@ -16,9 +16,15 @@ def wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
 
 
+def mastodon_path(request: HttpRequest) -> bool:
+    """Whether the request is to Mastodon's client API, whose errors are ``{"error": …}``."""
+    path = request.path_info
+    return path.startswith(("/api/v", "/oauth/")) and not path.startswith("/api/holdfast/")
+
+
 def service_unavailable(request: HttpRequest, message: str, retry_after: int = 30) -> HttpResponse:
     if wants_json(request):
-        response = JsonResponse({"detail": message}, status=503)
+        response = JsonResponse({"error" if mastodon_path(request) else "detail": message}, status=503)
     else:
         # No request context: its processors query the database that is down.
         response = HttpResponse(render_to_string("errors/503.html", {"message": message}), status=503)
@@ -145,6 +151,18 @@ def api_not_found(request: HttpRequest) -> HttpResponse:
             with_slash = None
         if with_slash is not None and with_slash.func is not api_not_found:
             return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    if request.path_info.endswith("/") and len(request.path_info) > len("/api/"):
+        # Mastodon's routes answer with or without a trailing slash, and clients use both
+        # (Mastodon.py asks for /api/v1/instance/): serve the route without it, any method.
+        try:
+            without_slash = resolve(request.path_info.rstrip("/"), getattr(request, "urlconf", None))
+        except Resolver404:
+            without_slash = None
+        if without_slash is not None and without_slash.func is not api_not_found:
+            return without_slash.func(request, *without_slash.args, **without_slash.kwargs)
+    if not request.path_info.startswith("/api/holdfast/"):
+        # Mastodon's API paths (and any other unknown /api/ path): Mastodon's error shape.
+        return JsonResponse({"error": "Record not found"}, status=404)
     return page_not_found(request)
 
 

@@ -6,7 +6,7 @@ from django.contrib import admin
 
 from microblog.accounts.models import User
 
-PROJECT_APPS = {"accounts", "posts", "notifications", "moderation"}
+PROJECT_APPS = {"accounts", "posts", "notifications", "mastodon", "moderation"}
 
 
 @pytest.fixture

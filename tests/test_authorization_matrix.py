@@ -95,32 +95,35 @@ API_MATRIX = [
 def api_call(action: str, api: APIClient, world: dict):
     post, case, appeal = world["post"], world["case"], world["appeal"]
     return {
-        "read post": lambda: api.get(f"/api/v1/posts/{post.pk}"),
-        "edit post": lambda: api.patch(f"/api/v1/posts/{post.pk}", {"text": "changed"}, format="json"),
-        "delete post": lambda: api.delete(f"/api/v1/posts/{post.pk}"),
-        "read profile": lambda: api.get("/api/v1/accounts/owner"),
-        "update own profile": lambda: api.patch("/api/v1/accounts/me", {"bio": "mine"}, format="json"),
+        "read post": lambda: api.get(f"/api/v1/statuses/{post.pk}"),
+        "edit post": lambda: api.put(f"/api/v1/statuses/{post.pk}", {"status": "changed"}, format="json"),
+        "delete post": lambda: api.delete(f"/api/v1/statuses/{post.pk}"),
+        "read profile": lambda: api.get(f"/api/v1/accounts/{world['owner'].pk}"),
+        "update own profile": lambda: api.patch(
+            "/api/v1/accounts/update_credentials", {"note": "mine"}, format="json"
+        ),
         "create report": lambda: api.post(
-            "/api/v1/moderation/reports/",
+            "/api/holdfast/v1/moderation/reports/",
             {"post_id": world["bystander_post"].pk, "category": "spam"},
             format="json",
         ),
-        "moderation queue": lambda: api.get("/api/v1/moderation/queue/"),
-        "read case": lambda: api.get(f"/api/v1/moderation/cases/{case.pk}/"),
+        "moderation queue": lambda: api.get("/api/holdfast/v1/moderation/queue/"),
+        "read case": lambda: api.get(f"/api/holdfast/v1/moderation/cases/{case.pk}/"),
         "decide case": lambda: api.post(
-            f"/api/v1/moderation/cases/{case.pk}/decision/",
+            f"/api/holdfast/v1/moderation/cases/{case.pk}/decision/",
             {"decision": "approve", "reason": "fine"},
             format="json",
         ),
         "decide appeal": lambda: api.post(
-            f"/api/v1/moderation/appeals/{appeal.pk}/decision/",
+            f"/api/holdfast/v1/moderation/appeals/{appeal.pk}/decision/",
             {"reverse": False, "reason": "upheld"},
             format="json",
         ),
-        "audit log": lambda: api.get("/api/v1/moderation/audit/"),
-        "policy versions": lambda: api.get("/api/v1/moderation/policy/"),
+        "audit log": lambda: api.get("/api/holdfast/v1/moderation/audit/"),
+        "policy versions": lambda: api.get("/api/holdfast/v1/moderation/policy/"),
         "apply policy version": lambda: api.post(
-            f"/api/v1/moderation/policy/{world['proposal'].pk}/apply/", {"reason": "matrix"}, format="json"
+            f"/api/holdfast/v1/moderation/policy/{world['proposal'].pk}/apply/", {"reason": "matrix"},
+            format="json",
         ),
     }[action]()
 
@@ -153,6 +156,7 @@ WEB_PAGES = [
     ("/admin/accounts/user/", {"admin"}),
     ("/posts/{post}/edit/", {"owner"}),
     ("/settings/tokens/", {"owner", "other", "moderator", "admin"}),
+    ("/settings/apps/", {"owner", "other", "moderator", "admin"}),
 ]
 
 

@@ -245,3 +245,59 @@ def user_for_token(raw: str) -> User | None:
     if use_is_stale:
         AccessToken.objects.filter(pk=token_id).update(last_used_at=now)
     return user_columns.load(values, connection.alias)
+
+
+def get_account_by_id(account_id) -> User:
+    """An active account by its id (Mastodon's API names accounts by id)."""
+    try:
+        return User.objects.get(pk=int(account_id), is_active=True)
+    except (User.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise Http404("No such account.") from None
+
+
+def relationships(viewer: User, others: list[User]) -> dict[int, dict[str, bool]]:
+    """``relationship`` for many accounts in four queries, by account id."""
+    ids = [other.pk for other in others]
+    following = set(
+        Follow.objects.filter(follower=viewer, followee_id__in=ids).values_list("followee_id", flat=True)
+    )
+    followed_by = set(
+        Follow.objects.filter(followee=viewer, follower_id__in=ids).values_list("follower_id", flat=True)
+    )
+    blocking = set(
+        Block.objects.filter(blocker=viewer, blocked_id__in=ids).values_list("blocked_id", flat=True)
+    )
+    blocked_by = set(
+        Block.objects.filter(blocked=viewer, blocker_id__in=ids).values_list("blocker_id", flat=True)
+    )
+    muting = set(Mute.objects.filter(muter=viewer, muted_id__in=ids).values_list("muted_id", flat=True))
+    return {
+        pk: {
+            "following": pk in following,
+            "followed_by": pk in followed_by,
+            "blocking": pk in blocking,
+            "blocked_by": pk in blocked_by,
+            "muting": pk in muting,
+        }
+        for pk in ids
+    }
+
+
+def blocked_accounts(user: User, before: int | None = None, limit: int = 40):
+    """Accounts the user blocks, newest block first: (accounts, the next page's cursor)."""
+    qs = Block.objects.filter(blocker=user, blocked__is_active=True).select_related("blocked")
+    if before:
+        qs = qs.filter(id__lt=before)
+    rows = list(qs.order_by("-id")[: limit + 1])
+    cursor = rows[limit - 1].pk if len(rows) > limit else None
+    return [row.blocked for row in rows[:limit]], cursor
+
+
+def muted_accounts(user: User, before: int | None = None, limit: int = 40):
+    """Accounts the user mutes, newest mute first: (accounts, the next page's cursor)."""
+    qs = Mute.objects.filter(muter=user, muted__is_active=True).select_related("muted")
+    if before:
+        qs = qs.filter(id__lt=before)
+    rows = list(qs.order_by("-id")[: limit + 1])
+    cursor = rows[limit - 1].pk if len(rows) > limit else None
+    return [row.muted for row in rows[:limit]], cursor

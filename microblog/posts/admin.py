@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Attachment, FeedEntry, Hashtag, Like, Mention, Post, PostEdit, PostHashtag
+from .models import Attachment, Bookmark, FeedEntry, Hashtag, Like, Mention, Post, PostEdit, PostHashtag
 
 
 class AttachmentInline(admin.TabularInline):
@@ -77,3 +77,9 @@ class FeedEntryAdmin(admin.ModelAdmin):
     list_display = ("owner", "post")
     raw_id_fields = ("owner", "post")
     show_full_result_count = False
+
+
+@admin.register(Bookmark)
+class BookmarkAdmin(admin.ModelAdmin):
+    list_display = ("user", "post", "created_at")
+    raw_id_fields = ("user", "post")

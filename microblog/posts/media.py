@@ -104,3 +104,24 @@ def store_attachment(owner, upload: UploadedFile, alt_text: str = "") -> Attachm
         attachment.file.delete(save=False)  # no orphan file for a row that was never written
         raise
     return attachment
+
+
+def get_own_attachment(owner, attachment_id) -> Attachment:
+    """One of the owner's uploads; anyone else's is as good as missing."""
+    from django.http import Http404
+
+    try:
+        return Attachment.objects.get(pk=int(attachment_id), owner=owner)
+    except (Attachment.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise Http404("No such media.") from None
+
+
+def describe_attachment(owner, attachment_id, alt_text: str) -> Attachment:
+    """Change an upload's alt text (the owner's own, attached to a post or not)."""
+    attachment = get_own_attachment(owner, attachment_id)
+    alt_text = (alt_text or "").strip()
+    if len(alt_text) > 1500:
+        raise ValidationError({"description": "Alt text is at most 1500 characters."})
+    attachment.alt_text = alt_text
+    attachment.save(update_fields=["alt_text"])
+    return attachment

@@ -228,3 +228,18 @@ class FeedEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.post_id} in feed of {self.owner_id}"
+
+
+class Bookmark(models.Model):
+    """A post someone saved for later; only they see it (Mastodon's bookmarks)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "post"], name="bookmark_once")]
+        indexes = [models.Index(fields=["user", "-id"], name="bookmark_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} saved {self.post_id}"

@@ -64,3 +64,20 @@ def search_accounts(query: str, limit: int = 20) -> list:
         for word in words:
             qs = qs.filter(Q(username__icontains=word) | Q(display_name__icontains=word))
     return list(qs.order_by("-followers_count", "id")[:limit])
+
+
+def search_hashtags(query: str, limit: int = 20) -> list[str]:
+    """Names of hashtags starting with the query's first word (without ``#``), most used first."""
+    from django.db.models import Count
+
+    from .models import Hashtag
+
+    words = _words(clean_query(query).lstrip("#"))
+    if not words:
+        return []
+    return list(
+        Hashtag.objects.filter(name__startswith=words[0].lower())
+        .annotate(uses=Count("posthashtag"))
+        .order_by("-uses", "name")
+        .values_list("name", flat=True)[:limit]
+    )

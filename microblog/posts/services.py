@@ -16,6 +16,7 @@ from microblog.notifications.services import notify
 from . import text as post_text
 from .models import (
     Attachment,
+    Bookmark,
     FeedEntry,
     Hashtag,
     Like,
@@ -393,3 +394,17 @@ def unrepost(user, post_id) -> None:
 def history(viewer, post_id) -> tuple[Post, list[PostEdit]]:
     post = get_visible_post(viewer, post_id)
     return post, list(post.edits.all())
+
+
+def bookmark(user, post_id) -> Post:
+    """Save a visible post for later (reposts save their original)."""
+    post = _interactable(user, post_id)
+    Bookmark.objects.get_or_create(user=user, post=post)
+    return post
+
+
+def unbookmark(user, post_id) -> Post:
+    post = get_visible_post(user, post_id)
+    post = get_visible_post(user, post.repost_of_id) if post.repost_of_id else post
+    Bookmark.objects.filter(user=user, post=post).delete()
+    return post

@@ -23,7 +23,7 @@ from microblog.accounts.models import Block, Follow, Mute, User
 from microblog.ids import MAX_OBJECT_ID
 from microblog.rows import ModelColumns, model_columns, sends_init_signals
 
-from .models import Attachment, FeedEntry, Like, ModerationState, Post, Visibility
+from .models import Attachment, Bookmark, FeedEntry, Like, ModerationState, Post, Visibility
 
 
 @dataclass
@@ -108,10 +108,28 @@ def attach_media(posts: list[Post], known_without: list[Post] = ()) -> None:
         )
 
 
-def paginate(qs: QuerySet, viewer, before: int | None, limit: int) -> Page:
+def paginate(
+    qs: QuerySet,
+    viewer,
+    before: int | None,
+    limit: int,
+    *,
+    after: int | None = None,
+    oldest_first: bool = False,
+) -> Page:
+    """A page of ``qs`` newest first: older than ``before``, newer than ``after``.
+
+    ``oldest_first`` takes the ``limit`` posts right after ``after`` (Mastodon's ``min_id``)
+    instead of the newest ones; the page is still returned newest first.
+    """
     if before is not None:
         qs = qs.filter(id__lt=before)
-    return _page_of(list(with_related(qs.order_by("-id"))[: limit + 1]), viewer, limit)
+    if after is not None:
+        qs = qs.filter(id__gt=after)
+    items = list(with_related(qs.order_by("id" if oldest_first else "-id"))[: limit + 1])
+    if oldest_first:
+        items = items[:limit][::-1]
+    return _page_of(items, viewer, limit)
 
 
 def _page_of(items: list[Post], viewer, limit: int) -> Page:
@@ -140,7 +158,14 @@ def annotate_viewer_state(page: Page, viewer) -> None:
         (page.liked_ids if kind == "like" else page.reposted_ids).add(post_id)
 
 
-def home(viewer, before: int | None = None, limit: int = 20) -> Page:
+def home(
+    viewer,
+    before: int | None = None,
+    limit: int = 20,
+    *,
+    after: int | None = None,
+    oldest_first: bool = False,
+) -> Page:
     """The viewer's own posts and those of accounts they follow.
 
     Read from the materialised feed (one index range scan); past its end (feeds are trimmed
@@ -149,8 +174,9 @@ def home(viewer, before: int | None = None, limit: int = 20) -> Page:
     if before is not None and before > MAX_OBJECT_ID:
         before = None  # every post is older than that: the first page
     states = public_states()
-    page = _feed_page(viewer, before, limit, states)
-    if page.next_cursor is not None:
+    page = _feed_page(viewer, before, limit, states, after=after, oldest_first=oldest_first)
+    if page.next_cursor is not None or after is not None:
+        # Anything newer than ``after`` is in the feed: it keeps the newest entries.
         return page
     hidden = hidden_author_ids(viewer, include_mutes=True)
 
@@ -220,7 +246,10 @@ def _posts_from_rows(rows: list[tuple], offset: int) -> list[Post]:
     return posts
 
 
-def _feed_page(viewer, before: int | None, limit: int, states: list[str]) -> Page:
+def _feed_page(
+    viewer, before: int | None, limit: int, states: list[str], *, after: int | None = None,
+    oldest_first: bool = False,
+) -> Page:
     """One page of the materialised feed, with the viewer's likes and reposts of it.
 
     The feed query is written in SQL because it is the hottest query of the site: built
@@ -267,10 +296,17 @@ def _feed_page(viewer, before: int | None, limit: int, states: list[str]) -> Pag
     if before is not None:
         sql.append(" AND f.post_id < %s")
         params.append(before)
+    if after is not None:
+        sql.append(" AND f.post_id > %s")
+        params.append(after)
     # The limit is written into the query, not passed: with it as a parameter PostgreSQL
     # found no generic plan as good as a fresh one and re-planned on every request, which
     # cost more than running the query. (int() because it is interpolated.)
-    sql.append(f" ORDER BY f.post_id DESC LIMIT {int(limit) + 1}) q ORDER BY q.feed_post_id DESC")
+    # oldest_first (Mastodon's min_id) takes the entries right after ``after``; the page
+    # still comes out newest first, and has no older page to point at.
+    inner_order = "ASC" if oldest_first else "DESC"
+    inner_limit = int(limit) if oldest_first else int(limit) + 1
+    sql.append(f" ORDER BY f.post_id {inner_order} LIMIT {inner_limit}) q ORDER BY q.feed_post_id DESC")
     with connection.cursor() as cursor:
         cursor.execute("".join(sql), params)
         rows = cursor.fetchall()
@@ -292,21 +328,94 @@ def _feed_page(viewer, before: int | None, limit: int, states: list[str]) -> Pag
     return page
 
 
-def public(viewer, before: int | None = None, limit: int = 20) -> Page:
+def public(
+    viewer,
+    before: int | None = None,
+    limit: int = 20,
+    *,
+    after: int | None = None,
+    oldest_first: bool = False,
+) -> Page:
     qs = visible_posts(viewer, include_mutes=True).filter(
         visibility=Visibility.PUBLIC, repost_of__isnull=True
     )
-    return paginate(qs, viewer, before, limit)
+    return paginate(qs, viewer, before, limit, after=after, oldest_first=oldest_first)
 
 
-def hashtag(viewer, name: str, before: int | None = None, limit: int = 20) -> Page:
+def hashtag(
+    viewer,
+    name: str,
+    before: int | None = None,
+    limit: int = 20,
+    *,
+    after: int | None = None,
+    oldest_first: bool = False,
+) -> Page:
     qs = visible_posts(viewer, include_mutes=True).filter(posthashtag__hashtag__name=name.lower())
-    return paginate(qs, viewer, before, limit)
+    return paginate(qs, viewer, before, limit, after=after, oldest_first=oldest_first)
 
 
-def profile(viewer, author, before: int | None = None, limit: int = 20) -> Page:
+def profile(
+    viewer,
+    author,
+    before: int | None = None,
+    limit: int = 20,
+    *,
+    after: int | None = None,
+    oldest_first: bool = False,
+    exclude_replies: bool = False,
+    exclude_reposts: bool = False,
+    only_media: bool = False,
+) -> Page:
+    """An account's posts; the filters are Mastodon's for /api/v1/accounts/:id/statuses."""
     qs = visible_posts(viewer).filter(author=author)
-    return paginate(qs, viewer, before, limit)
+    if exclude_replies:
+        qs = qs.filter(in_reply_to__isnull=True)
+    if exclude_reposts:
+        qs = qs.filter(repost_of__isnull=True)
+    if only_media:
+        qs = qs.filter(Exists(Attachment.objects.filter(post=OuterRef("pk"))))
+    return paginate(qs, viewer, before, limit, after=after, oldest_first=oldest_first)
+
+
+def bookmarked(viewer, before: int | None = None, limit: int = 20) -> Page:
+    """The viewer's bookmarks that they may still see, newest post first."""
+    saved = Bookmark.objects.filter(user=viewer).values("post_id")
+    return paginate(visible_posts(viewer).filter(pk__in=saved), viewer, before, limit)
+
+
+def liked(viewer, before: int | None = None, limit: int = 20) -> Page:
+    """The posts the viewer liked that they may still see, newest post first."""
+    likes = Like.objects.filter(user=viewer).values("post_id")
+    return paginate(visible_posts(viewer).filter(pk__in=likes), viewer, before, limit)
+
+
+def bookmarked_ids(viewer, posts: list[Post]) -> set[int]:
+    """Which of the shown posts (or the originals they repost) the viewer bookmarked."""
+    if not _authenticated(viewer) or not posts:
+        return set()
+    shown = {post.repost_of_id or post.pk for post in posts}
+    return set(Bookmark.objects.filter(user=viewer, post_id__in=shown).values_list("post_id", flat=True))
+
+
+def who_interacted(viewer, post_id, kind: str, before: int | None = None, limit: int = 40):
+    """Accounts that liked (``kind="like"``) or reposted a visible post, newest first:
+    (accounts, the next page's cursor). People the viewer blocks or who block them are left out."""
+    post = get_visible_post(viewer, post_id)
+    if kind == "like":
+        qs = Like.objects.filter(post=post).select_related("user")
+        person = "user"
+    else:
+        qs = Post.objects.filter(repost_of=post, deleted_at__isnull=True).select_related("author")
+        person = "author"
+    hidden = hidden_author_ids(viewer, include_mutes=False)
+    if hidden:
+        qs = qs.exclude(**{f"{person}_id__in": hidden})
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    rows = list(qs.filter(**{f"{person}__is_active": True}).order_by("-id")[: limit + 1])
+    cursor = rows[limit - 1].pk if len(rows) > limit else None
+    return [getattr(row, person) for row in rows[:limit]], cursor
 
 
 def get_visible_post(viewer, post_id) -> Post:

@@ -42,4 +42,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("settings/profile/", views.settings_profile, name="settings-profile"),
     path("settings/tokens/", views.settings_tokens, name="settings-tokens"),
+    path("settings/apps/", views.settings_apps, name="settings-apps"),
 ]

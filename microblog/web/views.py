@@ -294,3 +294,25 @@ def settings_tokens(request: HttpRequest) -> HttpResponse:
         "web/settings_tokens.html",
         {"form": form, "tokens": tokens, "new_token": new_token, "title": "API tokens"},
     )
+
+
+@login_required
+def settings_apps(request: HttpRequest) -> HttpResponse:
+    """The apps (Mastodon clients) holding a token for this account; revoking one is immediate."""
+    from django.http import Http404
+
+    from microblog.mastodon import applications
+
+    if request.method == "POST":
+        try:
+            applications.revoke_app(request.user, int(request.POST.get("revoke", "")))
+        except (ValueError, Http404):
+            messages.error(request, "No such authorised app.")
+        else:
+            messages.success(request, "Access withdrawn: the app can no longer use your account.")
+        return redirect("settings-apps")
+    return render(
+        request,
+        "web/settings_apps.html",
+        {"apps": applications.authorised_apps(request.user), "title": "Authorised apps"},
+    )

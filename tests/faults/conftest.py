@@ -173,7 +173,7 @@ def post_and_read_load(
             i += 1
             try:
                 status, body, headers = request(
-                    server.url + "/api/v1/posts", tokens[n % len(tokens)], {"text": text}
+                    server.url + "/api/v1/statuses", tokens[n % len(tokens)], {"status": text}
                 )
                 read_status, _, read_headers = request(
                     server.url + "/api/v1/timelines/home", tokens[n % len(tokens)]
@@ -187,8 +187,8 @@ def post_and_read_load(
                 result.texts_sent.append(text)
                 result.statuses[status] += 1
                 result.statuses[f"read {read_status}"] += 1
-                if status == 201:
-                    result.created_ids.append(body["id"])
+                if status == 200:
+                    result.created_ids.append(int(body["id"]))
                 for code, hdrs in ((status, headers), (read_status, read_headers)):
                     if code >= 500 and not (code == 503 and "Retry-After" in hdrs):
                         result.bad.append((code, json.dumps(body)[:200]))

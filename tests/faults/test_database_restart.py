@@ -68,5 +68,5 @@ def test_database_outage_gives_503_and_loses_no_accepted_post(gunicorn):
     assert request(server.url + "/healthz", tokens[0])[0] == 200
     connection.close()
     stored = set(Post.objects.filter(pk__in=load.created_ids).values_list("pk", flat=True))
-    assert stored == set(load.created_ids), "a post answered 201 is missing"
+    assert stored == set(load.created_ids), "a post answered 200 is missing"
     assert len(load.created_ids) > 10, load.statuses

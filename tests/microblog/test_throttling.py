@@ -24,7 +24,7 @@ def _check(account, now: float, view=None, **rates) -> RateLimits:
     limits = RateLimits()
     limits.THROTTLE_RATES = {"anon": None, "user": None, "posting": None, **rates}
     limits.timer = lambda: now
-    request = APIRequestFactory().post("/api/v1/posts", REMOTE_ADDR="192.0.2.7")
+    request = APIRequestFactory().post("/api/v1/statuses", REMOTE_ADDR="192.0.2.7")
     request.user = account
     limits.allowed = limits.allow_request(request, view)
     return limits

@@ -11,7 +11,7 @@ from .conftest import BENIGN
 
 pytestmark = pytest.mark.django_db
 
-BASE = "/api/v1/moderation"
+BASE = "/api/holdfast/v1/moderation"
 
 
 @pytest.fixture
@@ -166,9 +166,9 @@ def test_bulk_decision(alice, bob, publish, moderator, api_as, only_rules):
 def test_schema_documents_moderation_endpoints(api):
     schema = api.get("/api/schema/").content.decode()
     for path in (
-        "/api/v1/moderation/reports/",
-        "/api/v1/moderation/queue/",
-        "/api/v1/moderation/audit/",
-        "/api/v1/moderation/cases/{case_id}/decision/",
+        "/api/holdfast/v1/moderation/reports/",
+        "/api/holdfast/v1/moderation/queue/",
+        "/api/holdfast/v1/moderation/audit/",
+        "/api/holdfast/v1/moderation/cases/{case_id}/decision/",
     ):
         assert path in schema

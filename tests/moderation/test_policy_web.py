@@ -14,7 +14,7 @@ from moderation.models import AuditEntry, PolicyStatus, PolicyVersion
 
 pytestmark = pytest.mark.django_db
 
-API = "/api/v1/moderation/policy"
+API = "/api/holdfast/v1/moderation/policy"
 FIGURES = {
     "stages": "first",
     "in_force_version": 0,
