@@ -64,6 +64,9 @@ def main() -> int:
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--version", default="")
     ap.add_argument("--extra", action="append", default=[])
+    ap.add_argument(
+        "--extra-index-url", default="", help="another index for pip (e.g. PyTorch's CPU-only wheels)"
+    )
     args = ap.parse_args()
 
     src = Path(args.source).resolve()
@@ -109,6 +112,7 @@ def main() -> int:
             "wheel",
             "--quiet",
             "--disable-pip-version-check",
+            *(["--extra-index-url", args.extra_index_url] if args.extra_index_url else []),
             "-w",
             str(out / "wheelhouse"),
             tmp,

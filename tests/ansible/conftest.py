@@ -132,6 +132,9 @@ class Hosts:
                     "ansible_ssh_private_key_file": self.key,
                     "ansible_ssh_common_args": " ".join(SSH_OPTS),
                     "holdfast_domain": domain,
+                    # The controller here reaches only its own package mirror, which already
+                    # holds torch's CPU build; a real one uses PyTorch's CPU index (the default).
+                    "holdfast_torch_index_url": "",
                     **SECRETS,
                     **(extra or {}),
                 },

