@@ -53,12 +53,17 @@ VIOLENCE = [
 ]
 
 
+DEFAULT_DEV_ROWS = (
+    [(f"{t}{s}", "ok") for t in OK for s in ("", "!", " :)")]
+    + [(f"{t}{s}", "offensive") for t in OFFENSIVE for s in ("", "!")]
+    + [(t, "violence") for t in VIOLENCE]
+)
+
+
 def write_dev(directory: Path, rows: list[tuple[str, str]] | None = None) -> Path:
     """A dev.csv: every OK / OFFENSIVE / VIOLENCE text a few times with small variations."""
     if rows is None:
-        rows = [(f"{t}{s}", "ok") for t in OK for s in ("", "!", " :)")]
-        rows += [(f"{t}{s}", "offensive") for t in OFFENSIVE for s in ("", "!")]
-        rows += [(t, "violence") for t in VIOLENCE]
+        rows = DEFAULT_DEV_ROWS
     directory.mkdir(parents=True, exist_ok=True)
     with (directory / "dev.csv").open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
@@ -158,13 +163,16 @@ def test_a_proposal_that_lowers_violence_recall_on_dev_is_refused(tmp_path, alic
             Post(author=alice, text=f"an ordinary post {i}", moderation_state=ModerationState.ALLOWED)
         )
         labels.append("ok")
-    for i in range(150):
+    # Enough community threats that auto-allowing the few dev threats below 0.30 still meets the
+    # pooled violence-recall target the proposal is calibrated to (97 %): only the check
+    # against the policy in force, on dev alone, refuses it.
+    for i in range(400):
         posts.append(Post(author=alice, text=f"a clear threat {i}", moderation_state=ModerationState.REMOVED))
         labels.append("violence")
     Post.objects.bulk_create(posts)
     ClassifierScore.objects.bulk_create(
         ClassifierScore(
-            post=p, classifier="textmodel", version=version, category=c, score=0.45 if label == "ok" else 0.99
+            post=p, classifier="textmodel", version=version, category=c, score=0.30 if label == "ok" else 0.99
         )
         for p, label in zip(posts, labels, strict=True)
         for c in ("violence", "hate", "offensive")
@@ -172,7 +180,10 @@ def test_a_proposal_that_lowers_violence_recall_on_dev_is_refused(tmp_path, alic
     decisions = write_decisions(
         tmp_path / "d.csv", [(p.pk, label) for p, label in zip(posts, labels, strict=True)]
     )
-    data = write_dev(tmp_path / "data")
+    # A veiled threat the policy in force auto-allows: dev violence recall is below 1 before, so
+    # the proposal is held at that recall (not at 1) and the pooled trade below is open to it.
+    veiled = [("Lovely weather for a visit to your family tonight, see you soon", "violence")]
+    data = write_dev(tmp_path / "data", DEFAULT_DEV_ROWS + veiled)
     with pytest.raises(CommandError) as err:
         call_command("propose_policy", "--data", str(data), "--decisions", str(decisions))
     message = str(err.value)
