@@ -60,7 +60,7 @@ def test_moderate_file_applies_the_moderators_rules_without_writing(tmp_path, ca
     assert "spam (it needs the authors' posting history)" in capsys.readouterr().err
 
 
-def test_moderate_file_says_which_stages_ran(tmp_path, capsys, settings):
+def test_moderate_file_says_which_stages_ran(tmp_path, capsys, settings, db):
     from moderation.ml import deep
 
     settings.HOLDFAST_MODERATION_CLASSIFIERS = ["moderation.classifiers.textmodel.TextModelClassifier"]
@@ -79,7 +79,7 @@ def test_moderate_file_says_which_stages_ran(tmp_path, capsys, settings):
 
 
 @needs_shared(DATA / "dev.csv")
-def test_moderate_file_second_stage_decides_what_the_first_held(tmp_path, settings):
+def test_moderate_file_second_stage_decides_what_the_first_held(tmp_path, settings, db):
     from moderation.ml import deep
 
     if not (deep.available() and deep.head_exists()):

@@ -380,7 +380,7 @@ def test_training_fine_tunes_and_writes_a_second_stage(tmp_path):
     [
         ("i will knife you tonight", "i will \U0001f52a you tonight"),
         ("pistol them all", "\U0001f52b them all"),
-        ("k1ll them, they deserve it", "k\u0456ll th\u200bem, th3y deserve it!!!!"),
+        ("kill them, they deserve it!!", "k\u0456ll th\u200bem, th3y deserve it!!!!"),
     ],
 )
 def test_second_stage_scores_obfuscated_threats_like_plain_ones(plain, with_emoji):
