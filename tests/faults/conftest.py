@@ -77,6 +77,9 @@ def start_gunicorn(tmp_path: Path, **env_overrides: str) -> Server:
         **env_overrides,
     }
     env.pop("CELERY_BROKER_URL", None) if "CELERY_BROKER_URL" not in env_overrides else None
+    # Production static storage answers from its manifest (the API's default avatar URL too).
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+                   cwd=ROOT, env=env, check=True, timeout=300)
     log = tmp_path / "gunicorn.log"
     process = subprocess.Popen(
         [
