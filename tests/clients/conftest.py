@@ -8,12 +8,8 @@ tests need no shared database with pytest and run the same in both CI passes.
 import html
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -21,16 +17,10 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 
+from tests import gunicorn_server
+
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long client passphrase"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -57,7 +47,6 @@ class Holdfast:
 def holdfast(tmp_path_factory) -> Holdfast:
     """gunicorn (2 workers) on a freshly migrated SQLite database, tasks run in-process."""
     base = tmp_path_factory.mktemp("holdfast-clients")
-    port = _free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "REDIS_URL")},
         "DJANGO_SETTINGS_MODULE": "microblog.settings",
@@ -75,49 +64,16 @@ def holdfast(tmp_path_factory) -> Holdfast:
         "THROTTLE_SIGNUP": "1000000/min",
         "THROTTLE_LOGIN": "1000000/min",
     }
-    for command in (["migrate"], ["collectstatic"]):  # production static storage needs its manifest
-        subprocess.run(
-            [sys.executable, "manage.py", *command, "--noinput", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            timeout=300,
-        )
+    for command in ("migrate", "collectstatic"):  # production static storage needs its manifest
+        gunicorn_server.manage(env, command, "--noinput", "-v0")
     log = base / "gunicorn.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "microblog.wsgi:application",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            "2",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    server = Holdfast(f"http://127.0.0.1:{port}", process, log, env)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(server.url + "/healthz", timeout=2)
-            break
-        except (OSError, urllib.error.HTTPError):
-            if time.monotonic() > deadline or process.poll() is not None:
-                os.killpg(process.pid, signal.SIGKILL)
-                pytest.fail(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-    yield server
-    os.killpg(process.pid, signal.SIGTERM)
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        url, process = gunicorn_server.start(env, log)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    server = Holdfast(url, process, log, env)
+    yield server
+    gunicorn_server.stop(process)
     server_errors = [line for line in log.read_text().splitlines() if '"status_code": 500' in line]
     assert not server_errors, server_errors[:3]
 

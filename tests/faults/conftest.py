@@ -4,11 +4,8 @@ services stopped and processes killed underneath it. They need PostgreSQL and ro
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -17,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+
+from tests import gunicorn_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,14 +37,6 @@ def database_url() -> str:
     return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class Server:
     url: str
@@ -60,7 +51,6 @@ class Server:
 
 
 def start_gunicorn(tmp_path: Path, **env_overrides: str) -> Server:
-    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "microblog.settings",
@@ -78,48 +68,18 @@ def start_gunicorn(tmp_path: Path, **env_overrides: str) -> Server:
     }
     env.pop("CELERY_BROKER_URL", None) if "CELERY_BROKER_URL" not in env_overrides else None
     # Production static storage answers from its manifest (the API's default avatar URL too).
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-                   cwd=ROOT, env=env, check=True, timeout=300)
+    gunicorn_server.manage(env, "collectstatic", "--noinput", "-v0")
     log = tmp_path / "gunicorn.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "microblog.wsgi:application",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            "2",
-            "--timeout",
-            "30",
-            "--graceful-timeout",
-            "5",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    server = Server(f"http://127.0.0.1:{port}", process, log)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(server.url + "/healthz", timeout=2)
-            return server
-        except (OSError, urllib.error.HTTPError):
-            time.sleep(0.2)
-    stop(server)
-    pytest.fail(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
+    try:
+        url, process = gunicorn_server.start(
+            env, log, "--timeout", "30", "--graceful-timeout", "5", timeout=30)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    return Server(url, process, log)
 
 
 def stop(server: Server) -> None:
-    try:
-        os.killpg(server.process.pid, signal.SIGTERM)
-        server.process.wait(timeout=15)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(server.process.pid, signal.SIGKILL)
+    gunicorn_server.stop(server.process)
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ from django.db import connection
 from microblog.accounts.models import User
 from microblog.accounts.services import create_access_token
 from microblog.posts.models import ModerationState, Post
+from tests.gunicorn_server import free_port
 
-from .conftest import ROOT, database_url, free_port, post_and_read_load
+from .conftest import ROOT, database_url, post_and_read_load
 
 
 def start_redis(port: int, workdir) -> subprocess.Popen:

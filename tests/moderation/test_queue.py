@@ -11,7 +11,6 @@ two runs on one machine do not flush each other's queues.
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from microblog.posts import services as posts
 from microblog.posts.models import ModerationState, Post
 from moderation.ml import CATEGORIES, deep
 from moderation.models import AuditEntry, ClassifierScore, ModerationCase, Verdict
+from tests.gunicorn_server import free_port
 
 from .conftest import BENIGN
 
@@ -243,12 +243,6 @@ def test_hanging_classifier_is_interrupted_in_the_worker(queue_db, alice, worker
     assert cases.count() == 2
     assert all(any("no answer within 0.5 s" in r for r in case.reasons) for case in cases)
     assert_decided_once(ids)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
